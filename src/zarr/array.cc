@@ -1,0 +1,203 @@
+#include "zarr/array.h"
+
+#include <cstring>
+#include <functional>
+
+#include "util/error.h"
+#include "util/strided_copy.h"
+
+namespace te::zarr {
+namespace {
+
+class StoredChunkReader : public ChunkReader {
+ public:
+  StoredChunkReader(std::unique_ptr<ByteSource> source, const Codec& codec, size_t size)
+      : source_(std::move(source)), decoder_(codec.decoder(*source_, size)) {}
+  void read(std::span<std::byte> out) override { decoder_->read(out); }
+  void finish() override { decoder_->finish(); }
+
+ private:
+  std::unique_ptr<ByteSource> source_;
+  std::unique_ptr<ChunkDecoder> decoder_;
+};
+
+class FillChunkReader : public ChunkReader {
+ public:
+  explicit FillChunkReader(Bytes fill) : fill_(std::move(fill)) {}
+  void read(std::span<std::byte> out) override {
+    bool zero = std::all_of(fill_.begin(), fill_.end(), [](std::byte b) { return b == std::byte{0}; });
+    if (zero) {
+      std::memset(out.data(), 0, out.size());
+      return;
+    }
+    for (size_t i = 0; i < out.size(); ++i) out[i] = fill_[(offset_ + i) % fill_.size()];
+    offset_ += out.size();
+  }
+  void finish() override {}
+
+ private:
+  Bytes fill_;
+  size_t offset_ = 0;
+};
+
+class FileChunkWriter : public ChunkWriter {
+ public:
+  FileChunkWriter(const fs::path& path, const Codec& codec, size_t size, size_t itemsize)
+      : sink_(path), encoder_(codec.encoder(sink_, size, itemsize)), expected_(size) {}
+  void write(std::span<const std::byte> data) override {
+    written_ += data.size();
+    encoder_->write(data);
+  }
+  uint64_t finish() override {
+    if (written_ != expected_) {
+      fail("{}: internal error: {} bytes written to a {}-byte chunk", sink_.name(), written_,
+           expected_);
+    }
+    encoder_->finish();
+    sink_.close();
+    return sink_.bytes_written();
+  }
+
+ private:
+  FileSink sink_;
+  std::unique_ptr<ChunkEncoder> encoder_;
+  size_t expected_;
+  size_t written_ = 0;
+};
+
+}  // namespace
+
+void for_each_chunk_in_box(const ArrayMetadata& m, const Box& box,
+                           const std::function<void(const Shape&)>& visit) {
+  size_t rank = m.shape.size();
+  Shape first(rank), last(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    if (box.size[i] == 0) return;
+    first[i] = box.start[i] / m.chunks[i];
+    last[i] = (box.start[i] + box.size[i] - 1) / m.chunks[i];
+  }
+  Shape index = first;
+  for (;;) {
+    visit(index);
+    size_t i = rank;
+    for (;;) {
+      if (i == 0) return;
+      --i;
+      if (++index[i] <= last[i]) break;
+      index[i] = first[i];
+    }
+  }
+}
+
+ZarrArray ZarrArray::open(const fs::path& dir) {
+  fs::path file = dir / ".zarray";
+  if (!fs::exists(file)) fail("{}: not a zarr array (no .zarray file)", dir.string());
+  return ZarrArray(dir, ArrayMetadata::parse(read_text_file(file), file.string()));
+}
+
+ZarrArray ZarrArray::open_with_metadata(const fs::path& dir, ArrayMetadata metadata) {
+  return ZarrArray(dir, std::move(metadata));
+}
+
+ZarrArray ZarrArray::create(const fs::path& dir, ArrayMetadata metadata) {
+  fs::create_directories(dir);
+  write_text_file(dir / ".zarray", metadata.to_json_string());
+  return ZarrArray(dir, std::move(metadata));
+}
+
+fs::path ZarrArray::chunk_path(const Shape& chunk_index) const {
+  return dir_ / metadata_.chunk_key(chunk_index);
+}
+
+std::unique_ptr<ChunkReader> ZarrArray::open_chunk(const Shape& chunk_index) const {
+  fs::path path = chunk_path(chunk_index);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::make_unique<FillChunkReader>(metadata_.fill_value);
+  return std::make_unique<StoredChunkReader>(open_file_source(path), *metadata_.codec,
+                                             metadata_.chunk_bytes());
+}
+
+Bytes ZarrArray::read_chunk(const Shape& chunk_index) const {
+  Bytes data(metadata_.chunk_bytes());
+  auto reader = open_chunk(chunk_index);
+  reader->read(data);
+  reader->finish();
+  if (metadata_.order == 'F' && metadata_.rank() > 1) {
+    // Fortran order: the first dimension varies fastest. Transpose into C order.
+    size_t item = metadata_.dtype.itemsize;
+    std::vector<int64_t> f_strides(metadata_.chunks.size());
+    int64_t s = static_cast<int64_t>(item);
+    for (size_t i = 0; i < f_strides.size(); ++i) {
+      f_strides[i] = s;
+      s *= metadata_.chunks[i];
+    }
+    Bytes c(data.size());
+    strided_copy(data.data(), f_strides, c.data(), c_order_strides(metadata_.chunks, item),
+                 metadata_.chunks, item);
+    return c;
+  }
+  return data;
+}
+
+void ZarrArray::read_region(const Box& box, std::span<std::byte> out) const {
+  const auto& m = metadata_;
+  size_t item = m.dtype.itemsize;
+  if (out.size() != static_cast<size_t>(num_elements(box.size)) * item) {
+    fail("{}: internal error: region buffer has the wrong size", dir_.string());
+  }
+  auto out_strides = c_order_strides(box.size, item);
+  auto chunk_strides = c_order_strides(m.chunks, item);
+  for_each_chunk_in_box(m, box, [&](const Shape& ci) {
+    Bytes chunk = read_chunk(ci);
+    Shape lo(ci.size()), extent(ci.size());
+    int64_t src_off = 0, dst_off = 0;
+    for (size_t i = 0; i < ci.size(); ++i) {
+      int64_t chunk_lo = ci[i] * m.chunks[i];
+      lo[i] = std::max(chunk_lo, box.start[i]);
+      int64_t hi = std::min(chunk_lo + m.chunks[i], box.start[i] + box.size[i]);
+      extent[i] = hi - lo[i];
+      src_off += (lo[i] - chunk_lo) * chunk_strides[i];
+      dst_off += (lo[i] - box.start[i]) * out_strides[i];
+    }
+    strided_copy(chunk.data() + src_off, chunk_strides, out.data() + dst_off, out_strides, extent,
+                 item);
+  });
+}
+
+Bytes ZarrArray::read_all() const {
+  Bytes out(static_cast<size_t>(num_elements(metadata_.shape)) * metadata_.dtype.itemsize);
+  read_region(Box{Shape(metadata_.shape.size(), 0), metadata_.shape}, out);
+  return out;
+}
+
+std::unique_ptr<ChunkWriter> ZarrArray::open_chunk_writer(const Shape& chunk_index) const {
+  return std::make_unique<FileChunkWriter>(chunk_path(chunk_index), *metadata_.codec,
+                                           metadata_.chunk_bytes(), metadata_.dtype.itemsize);
+}
+
+uint64_t ZarrArray::write_chunk(const Shape& chunk_index, std::span<const std::byte> data) const {
+  auto writer = open_chunk_writer(chunk_index);
+  writer->write(data);
+  return writer->finish();
+}
+
+void ZarrArray::write_all(std::span<const std::byte> data) const {
+  const auto& m = metadata_;
+  size_t item = m.dtype.itemsize;
+  auto src_strides = c_order_strides(m.shape, item);
+  auto chunk_strides = c_order_strides(m.chunks, item);
+  for_each_chunk_in_box(m, Box{Shape(m.shape.size(), 0), m.shape}, [&](const Shape& ci) {
+    Bytes chunk(m.chunk_bytes(), std::byte{0});
+    Shape extent(ci.size());
+    int64_t src_off = 0;
+    for (size_t i = 0; i < ci.size(); ++i) {
+      int64_t lo = ci[i] * m.chunks[i];
+      extent[i] = std::min(m.chunks[i], m.shape[i] - lo);
+      src_off += lo * src_strides[i];
+    }
+    strided_copy(data.data() + src_off, src_strides, chunk.data(), chunk_strides, extent, item);
+    write_chunk(ci, chunk);
+  });
+}
+
+}  // namespace te::zarr

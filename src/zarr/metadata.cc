@@ -1,0 +1,273 @@
+#include "zarr/metadata.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "util/error.h"
+
+namespace te::zarr {
+namespace {
+
+using nlohmann::json;
+
+Shape parse_dims(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key)) fail("{}: missing \"{}\"", where, key);
+  const json& v = j[key];
+  if (!v.is_array()) fail("{}: \"{}\" must be an array of integers", where, key);
+  Shape dims;
+  for (const json& d : v) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0) {
+      fail("{}: \"{}\" must be an array of non-negative integers", where, key);
+    }
+    dims.push_back(d.get<int64_t>());
+  }
+  return dims;
+}
+
+uint16_t float_to_half(float f) {
+  uint32_t x = std::bit_cast<uint32_t>(f);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = mant >> shift;
+    if ((mant >> (shift - 1)) & 1) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  if (mant & 0x1000) ++half;
+  return static_cast<uint16_t>(half);
+}
+
+void store(Bytes& out, const void* value, size_t n, Endian endian) {
+  out.resize(n);
+  std::memcpy(out.data(), value, n);
+  if (endian == Endian::kBig) std::reverse(out.begin(), out.end());
+}
+
+// Encodes one float into `dtype` (f2, f4, f8, bfloat16).
+void store_float(Bytes& out, double v, const DType& dtype, const std::string& where) {
+  if (dtype.zarr == "bfloat16") {
+    uint32_t bits = std::bit_cast<uint32_t>(static_cast<float>(v));
+    uint16_t b = std::isnan(v) ? uint16_t{0x7fc0}
+                               : static_cast<uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+    return store(out, &b, 2, Endian::kLittle);
+  }
+  switch (dtype.itemsize) {
+    case 2: {
+      uint16_t h = float_to_half(static_cast<float>(v));
+      return store(out, &h, 2, dtype.endian);
+    }
+    case 4: {
+      float f = static_cast<float>(v);
+      return store(out, &f, 4, dtype.endian);
+    }
+    case 8:
+      return store(out, &v, 8, dtype.endian);
+    default:
+      fail("{}: a numeric fill_value is not supported for dtype \"{}\"", where, dtype.zarr);
+  }
+}
+
+double parse_float_value(const json& v, const std::string& where) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+    try {
+      size_t used = 0;
+      double d = std::stod(s, &used);
+      if (used == s.size()) return d;
+    } catch (const std::exception&) {
+    }
+  }
+  fail("{}: invalid fill_value {} for a floating-point dtype", where, v.dump());
+}
+
+Bytes base64_decode(const std::string& text, const std::string& where) {
+  auto value = [&](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  Bytes out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    int v = value(c);
+    if (v < 0) fail("{}: fill_value is not valid base64", where);
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::byte>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& where) {
+  Bytes out(dtype.itemsize, std::byte{0});
+  switch (dtype.kind) {
+    case 'b':
+      if (!v.is_boolean()) fail("{}: fill_value must be true or false for dtype \"|b1\"", where);
+      out[0] = std::byte{v.get<bool>() ? uint8_t{1} : uint8_t{0}};
+      return out;
+    case 'i':
+    case 'u': {
+      if (!v.is_number_integer()) fail("{}: fill_value must be an integer for dtype \"{}\"", where, dtype.zarr);
+      if (dtype.itemsize * 8 < 64 || dtype.kind == 'i') {
+        int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX
+                        ? (dtype.kind == 'u' && dtype.itemsize == 8 ? 0 : INT64_MAX)
+                        : v.get<int64_t>();
+        int bits = static_cast<int>(dtype.itemsize * 8);
+        int64_t lo = dtype.kind == 'i' ? (bits == 64 ? INT64_MIN : -(int64_t{1} << (bits - 1))) : 0;
+        int64_t hi = dtype.kind == 'i' ? (bits == 64 ? INT64_MAX : (int64_t{1} << (bits - 1)) - 1)
+                                       : (int64_t{1} << bits) - 1;
+        if (x < lo || x > hi) fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
+        store(out, &x, dtype.itemsize, dtype.endian);  // little-endian host: low bytes first
+        return out;
+      }
+      if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) {
+        fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
+      }
+      uint64_t x = v.get<uint64_t>();
+      store(out, &x, 8, dtype.endian);
+      return out;
+    }
+    case 'f':
+      if (dtype.itemsize == 1) {
+        if (!v.is_string()) fail("{}: fill_value of dtype \"{}\" must be base64", where, dtype.zarr);
+        break;
+      }
+      store_float(out, parse_float_value(v, where), dtype, where);
+      return out;
+    case 'c': {
+      if (!v.is_array() || v.size() != 2) fail("{}: complex fill_value must be [re, im]", where);
+      DType half{dtype.endian == Endian::kBig ? ">f" : "<f", 'f', dtype.itemsize / 2, dtype.endian};
+      Bytes re, im;
+      store_float(re, parse_float_value(v[0], where), half, where);
+      store_float(im, parse_float_value(v[1], where), half, where);
+      std::copy(re.begin(), re.end(), out.begin());
+      std::copy(im.begin(), im.end(), out.begin() + static_cast<long>(re.size()));
+      return out;
+    }
+    default:
+      break;
+  }
+  if (!v.is_string()) fail("{}: fill_value of dtype \"{}\" must be a base64 string", where, dtype.zarr);
+  Bytes decoded = base64_decode(v.get<std::string>(), where);
+  if (decoded.size() != dtype.itemsize) {
+    fail("{}: base64 fill_value has {} bytes, dtype \"{}\" needs {}", where, decoded.size(),
+         dtype.zarr, dtype.itemsize);
+  }
+  return decoded;
+}
+
+}  // namespace
+
+ArrayMetadata ArrayMetadata::parse(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail("{}: malformed JSON ({})", where, e.what());
+  }
+  if (!j.is_object()) fail("{}: expected a JSON object", where);
+  if (!j.contains("zarr_format") || j["zarr_format"] != 2) {
+    fail("{}: \"zarr_format\" must be 2", where);
+  }
+  ArrayMetadata m;
+  m.shape = parse_dims(j, "shape", where);
+  m.chunks = parse_dims(j, "chunks", where);
+  if (m.shape.size() != m.chunks.size()) {
+    fail("{}: \"shape\" has rank {} but \"chunks\" has rank {}", where, m.shape.size(),
+         m.chunks.size());
+  }
+  for (int64_t c : m.chunks) {
+    if (c <= 0) fail("{}: \"chunks\" must be positive", where);
+  }
+  if (!j.contains("dtype") || !j["dtype"].is_string()) {
+    fail("{}: \"dtype\" must be a string (structured dtypes are not supported)", where);
+  }
+  m.dtype = parse_zarr_dtype(j["dtype"].get<std::string>(), where);
+  m.codec = codec_from_json(j.value("compressor", json(nullptr)), where);
+  const json fill = j.value("fill_value", json(nullptr));
+  m.fill_value_is_null = fill.is_null();
+  m.fill_value = m.fill_value_is_null ? Bytes(m.dtype.itemsize, std::byte{0})
+                                      : parse_fill_value(fill, m.dtype, where);
+  std::string order = j.value("order", std::string("C"));
+  if (order != "C" && order != "F") fail("{}: \"order\" must be \"C\" or \"F\", not \"{}\"", where, order);
+  m.order = order[0];
+  if (j.contains("filters") && !j["filters"].is_null() &&
+      !(j["filters"].is_array() && j["filters"].empty())) {
+    fail("{}: \"filters\" are not supported (expected null)", where);
+  }
+  if (j.contains("dimension_separator")) {
+    const json& sep = j["dimension_separator"];
+    if (sep != "." && sep != "/") fail("{}: \"dimension_separator\" must be \".\" or \"/\"", where);
+    m.dimension_separator = sep.get<std::string>()[0];
+  }
+  size_t elements = 1;
+  for (int64_t c : m.chunks) {
+    if (elements > (size_t{1} << 48) / static_cast<size_t>(c)) fail("{}: chunk shape is too large", where);
+    elements *= static_cast<size_t>(c);
+  }
+  return m;
+}
+
+ArrayMetadata ArrayMetadata::make(Shape shape, Shape chunks, DType dtype,
+                                  std::shared_ptr<const Codec> codec) {
+  ArrayMetadata m;
+  m.shape = std::move(shape);
+  m.chunks = std::move(chunks);
+  m.fill_value = Bytes(dtype.itemsize, std::byte{0});
+  m.dtype = std::move(dtype);
+  m.codec = std::move(codec);
+  return m;
+}
+
+std::string ArrayMetadata::to_json_string() const {
+  // nlohmann's object is a std::map, so dump() gives TensorStore's sorted compact form.
+  json j = {{"chunks", chunks},
+            {"compressor", codec->to_json()},
+            {"dimension_separator", "."},
+            {"dtype", dtype.zarr},
+            {"fill_value", nullptr},
+            {"filters", nullptr},
+            {"order", "C"},
+            {"shape", shape},
+            {"zarr_format", 2}};
+  return j.dump();
+}
+
+Shape ArrayMetadata::grid_shape() const {
+  Shape grid(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) grid[i] = (shape[i] + chunks[i] - 1) / chunks[i];
+  return grid;
+}
+
+std::string ArrayMetadata::chunk_key(const Shape& index) const {
+  if (index.empty()) return "0";
+  std::string key;
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (i) key += dimension_separator;
+    key += std::to_string(index[i]);
+  }
+  return key;
+}
+
+}  // namespace te::zarr
