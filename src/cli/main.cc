@@ -1,1 +1,47 @@
-int main() { return 0; }
+// te-ckpt: converts JAX checkpoints between TransformerEngine and Pax / T5X layouts.
+#include <fmt/core.h>
+
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"te-ckpt: convert JAX checkpoints between TransformerEngine and Pax/T5X layouts"};
+  app.set_version_flag("--version", "te-ckpt 0.1.0");
+  app.require_subcommand(0, 1);
+  auto* convert = app.add_subcommand("convert", "Convert a checkpoint (the original tool's flags)");
+  auto* plan = app.add_subcommand("plan", "Show what convert would do; write nothing");
+  auto* inspect = app.add_subcommand("inspect", "Detect what PATH is and list its arrays");
+  auto* example = app.add_subcommand("example", "Write a small synthetic checkpoint");
+  auto run_convert = te::cli::add_convert_command(*convert, false);
+  auto run_plan = te::cli::add_convert_command(*plan, true);
+  auto run_inspect = te::cli::add_inspect_command(*inspect);
+  auto run_example = te::cli::add_example_command(*example);
+
+  // `te-ckpt --input-path=... --fw=...` (no subcommand) behaves like the original converter.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool legacy = !args.empty() && args[0].rfind("--", 0) == 0 && args[0] != "--help" && args[0] != "--version";
+  if (legacy) args.insert(args.begin(), "convert");
+  std::reverse(args.begin(), args.end());
+  try {
+    app.parse(std::move(args));
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (convert->parsed()) return run_convert();
+    if (plan->parsed()) return run_plan();
+    if (inspect->parsed()) return run_inspect();
+    if (example->parsed()) return run_example();
+    fmt::print("{}", app.help());
+    return 0;
+  } catch (const te::Error& e) {
+    fmt::print(stderr, "te-ckpt: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "te-ckpt: error: {}\n", e.what());
+    return 1;
+  }
+}

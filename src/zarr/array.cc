@@ -40,6 +40,23 @@ class FillChunkReader : public ChunkReader {
   size_t offset_ = 0;
 };
 
+// Serves an already decoded chunk (Fortran-order chunks are decoded whole and transposed).
+class MemoryChunkReader : public ChunkReader {
+ public:
+  MemoryChunkReader(Bytes data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
+  void read(std::span<std::byte> out) override {
+    if (offset_ + out.size() > data_.size()) fail("{}: read past the end of the chunk", name_);
+    std::memcpy(out.data(), data_.data() + offset_, out.size());
+    offset_ += out.size();
+  }
+  void finish() override {}
+
+ private:
+  Bytes data_;
+  std::string name_;
+  size_t offset_ = 0;
+};
+
 class FileChunkWriter : public ChunkWriter {
  public:
   FileChunkWriter(const fs::path& path, const Codec& codec, size_t size, size_t itemsize)
@@ -113,13 +130,24 @@ std::unique_ptr<ChunkReader> ZarrArray::open_chunk(const Shape& chunk_index) con
   fs::path path = chunk_path(chunk_index);
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::make_unique<FillChunkReader>(metadata_.fill_value);
+  if (metadata_.order == 'F' && metadata_.rank() > 1) {
+    return std::make_unique<MemoryChunkReader>(read_chunk(chunk_index), path.string());
+  }
   return std::make_unique<StoredChunkReader>(open_file_source(path), *metadata_.codec,
                                              metadata_.chunk_bytes());
 }
 
 Bytes ZarrArray::read_chunk(const Shape& chunk_index) const {
   Bytes data(metadata_.chunk_bytes());
-  auto reader = open_chunk(chunk_index);
+  fs::path path = chunk_path(chunk_index);
+  std::error_code ec;
+  std::unique_ptr<ChunkReader> reader;
+  if (fs::exists(path, ec)) {
+    reader = std::make_unique<StoredChunkReader>(open_file_source(path), *metadata_.codec,
+                                                 metadata_.chunk_bytes());
+  } else {
+    reader = std::make_unique<FillChunkReader>(metadata_.fill_value);
+  }
   reader->read(data);
   reader->finish();
   if (metadata_.order == 'F' && metadata_.rank() > 1) {

@@ -1,0 +1,224 @@
+#include "checkpoint/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "util/error.h"
+#include "util/file.h"
+#include "zarr/array.h"
+
+namespace te::checkpoint {
+namespace {
+
+uint64_t folder_bytes(const fs::path& folder) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    if (e.is_regular_file(ec) && e.path().filename() != ".zarray") total += e.file_size(ec);
+  }
+  return total;
+}
+
+bool path_exists(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+// Refuses the formats te-ckpt recognises but cannot read.
+void refuse_unsupported(const fs::path& path) {
+  std::string name = path.filename().string();
+  if (name.empty()) name = path.parent_path().filename().string();
+  if (name.find(kTempMarker) != std::string::npos) {
+    fail("{}: this is a temporary folder left by an interrupted te-ckpt run, not a checkpoint "
+         "(delete it, or rerun the conversion, which removes it)",
+         path.string());
+  }
+  for (const fs::path& dir : {path, path / "state"}) {
+    if (path_exists(dir / "manifest.ocdbt")) {
+      fail("{}: this is an OCDBT checkpoint ({} exists); OCDBT is not supported yet (te-ckpt reads "
+           "per-array zarr v2 checkpoints)",
+           path.string(), (dir / "manifest.ocdbt").string());
+    }
+    if (path_exists(dir / "_METADATA")) {
+      fail("{}: this is an Orbax checkpoint ({} exists); Orbax checkpoints are not supported yet",
+           path.string(), (dir / "_METADATA").string());
+    }
+  }
+  if (path_exists(path / "zarr.json")) {
+    fail("{}: this is a zarr v3 array (zarr.json); zarr v3 is not supported yet", path.string());
+  }
+}
+
+void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
+  Bytes data = read_file(index_file);
+  msgpack::Value root = msgpack::decode(data, index_file.string());
+  if (!T5xIndex::is_t5x_document(root)) {
+    if (root.find("_optimizer") || (root.is_map() &&
+                                    to_string(data).find("PLACEHOLDER://") != std::string::npos)) {
+      fail("{}: this is an Orbax-format T5X checkpoint (PLACEHOLDER:// leaves); Orbax checkpoints are "
+           "not supported yet",
+           index_file.string());
+    }
+    if (root.find("flattened_state")) {
+      fail("{}: this is a Pax FLAX (msgpack-only) checkpoint; it is not supported", index_file.string());
+    }
+    fail("{}: not a T5X index (top-level keys must be exactly \"version\" and \"optimizer\")",
+         index_file.string());
+  }
+  ckpt.t5x_index = T5xIndex::parse(data, index_file.string());
+  std::vector<std::string> indexed_folders;
+  for (const T5xLeaf& leaf : ckpt.t5x_index->leaves()) {
+    std::string where = index_file.string() + ": " + leaf.path;
+    if (leaf.inline_array) {
+      const InlineArray& a = *leaf.inline_array;
+      ArrayEntry e{leaf.path, zarr::ArrayMetadata::make(a.shape, a.shape, a.dtype, zarr::make_null_codec()),
+                   std::nullopt, a, a.data.size()};
+      ckpt.arrays.push_back(std::move(e));
+      continue;
+    }
+    if (!leaf.spec) continue;
+    const TensorStoreSpec& spec = *leaf.spec;
+    fs::path folder = ckpt.array_root / spec.folder;
+    indexed_folders.push_back(spec.folder);
+    zarr::ArrayMetadata from_spec = spec.to_metadata(where);
+    if (!path_exists(folder)) {
+      ckpt.problems.push_back(fmt::format("index entry {} points at folder {}, which does not exist",
+                                          leaf.path, folder.string()));
+      continue;
+    }
+    zarr::ArrayMetadata metadata = from_spec;
+    if (path_exists(folder / ".zarray")) {
+      metadata = zarr::ZarrArray::open(folder).metadata();
+      if (metadata.shape != from_spec.shape || !(metadata.dtype.name() == spec.dtype_name)) {
+        ckpt.problems.push_back(fmt::format(
+            "index entry {} says {} {} but {} holds {} {}", leaf.path, spec.dtype_name,
+            shape_string(from_spec.shape), (folder / ".zarray").string(), metadata.dtype.name(),
+            shape_string(metadata.shape)));
+      }
+    }
+    ckpt.arrays.push_back(ArrayEntry{leaf.path, metadata, folder, std::nullopt, folder_bytes(folder)});
+  }
+  if (ckpt.path == ckpt.array_root) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(ckpt.path, ec)) {
+      std::string name = e.path().filename().string();
+      if (name == "checkpoint") continue;
+      bool indexed = std::find(indexed_folders.begin(), indexed_folders.end(), name) !=
+                     indexed_folders.end();
+      if (!indexed) {
+        ckpt.other_entries.push_back(name);
+        if (path_exists(e.path() / ".zarray")) {
+          ckpt.problems.push_back(
+              fmt::format("array folder {} is not listed in the index (T5X will never read it)", name));
+        }
+      }
+    }
+  }
+}
+
+// Lists the array folders of `dir` (names relative to it) and its other entries.
+void list_array_folder(Checkpoint& ckpt, const fs::path& dir, const fs::path& relative) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
+  if (ec) fail("cannot list {}: {}", dir.string(), ec.message());
+  std::sort(entries.begin(), entries.end());
+  for (const auto& e : entries) {
+    std::string name = e.path().filename().string();
+    if (e.is_directory() && path_exists(e.path() / ".zarray")) {
+      auto array = zarr::ZarrArray::open(e.path());
+      ckpt.arrays.push_back(ArrayEntry{name, array.metadata(), e.path(), std::nullopt,
+                                       folder_bytes(e.path())});
+    } else {
+      ckpt.other_entries.push_back(relative / name);
+    }
+  }
+}
+
+}  // namespace
+
+std::string format_name(Format format) {
+  switch (format) {
+    case Format::kT5x:
+      return "t5x";
+    case Format::kPaxLayout0:
+      return "pax-layout-0.0";
+    case Format::kPaxLayout1:
+      return "pax-layout-1.x";
+    case Format::kZarrArray:
+      return "zarr-array";
+  }
+  return "unknown";
+}
+
+const ArrayEntry* Checkpoint::find(const std::string& name) const {
+  for (const auto& a : arrays) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+Checkpoint open_checkpoint(const fs::path& path) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (!fs::exists(status)) fail("{}: no such file or folder", path.string());
+  Checkpoint ckpt;
+  ckpt.path = path;
+  if (fs::is_regular_file(status)) {
+    ckpt.format = Format::kT5x;
+    ckpt.array_root = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    list_t5x_index(ckpt, path);
+    return ckpt;
+  }
+  if (!fs::is_directory(status)) fail("{}: not a file or folder", path.string());
+  if (::access(path.c_str(), R_OK | X_OK) != 0) fail("{}: permission denied", path.string());
+  refuse_unsupported(path);
+  ckpt.array_root = path;
+  if (path_exists(path / "checkpoint") && fs::is_regular_file(path / "checkpoint")) {
+    ckpt.format = Format::kT5x;
+    list_t5x_index(ckpt, path / "checkpoint");
+    return ckpt;
+  }
+  if (path_exists(path / ".zarray")) {
+    ckpt.format = Format::kZarrArray;
+    auto array = zarr::ZarrArray::open(path);
+    ckpt.arrays.push_back(ArrayEntry{path.filename().string(), array.metadata(), path, std::nullopt,
+                                     folder_bytes(path)});
+    return ckpt;
+  }
+  if (fs::is_directory(path / "state") && path_exists(path / "metadata" / "metadata")) {
+    ckpt.format = Format::kPaxLayout1;
+    ckpt.array_root = path / "state";
+    fs::path metadata_file = path / "metadata" / "metadata";
+    try {
+      ckpt.pax_metadata = nlohmann::json::parse(read_text_file(metadata_file));
+    } catch (const nlohmann::json::parse_error& e) {
+      fail("{}: malformed JSON ({})", metadata_file.string(), e.what());
+    }
+    if (!ckpt.pax_metadata->is_object()) fail("{}: expected a JSON object", metadata_file.string());
+    list_array_folder(ckpt, path / "state", "state");
+    for (const auto& e : fs::directory_iterator(path)) {
+      std::string name = e.path().filename().string();
+      if (name == "state") continue;
+      if (name == "metadata") {
+        for (const auto& m : fs::directory_iterator(e.path())) {
+          if (m.path().filename() != "metadata") ckpt.other_entries.push_back(fs::path("metadata") / m.path().filename());
+        }
+        continue;
+      }
+      ckpt.other_entries.push_back(name);
+    }
+    return ckpt;
+  }
+  ckpt.format = Format::kPaxLayout0;
+  list_array_folder(ckpt, path, "");
+  if (ckpt.arrays.empty()) {
+    fail("{}: not a checkpoint: no T5X index (checkpoint), no Pax state/ + metadata/metadata, and no "
+         "array folders with .zarray",
+         path.string());
+  }
+  return ckpt;
+}
+
+}  // namespace te::checkpoint

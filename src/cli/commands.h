@@ -1,0 +1,18 @@
+#pragma once
+// The te-ckpt subcommands. Each registers its flags on a CLI11 app and returns a runner; the
+// runner returns the process exit code. Errors are thrown as te::Error and printed by main().
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace te::cli {
+
+using Runner = std::function<int()>;
+
+// `convert` (and `plan`, which is `convert --dry-run`): the seed's flags, same names.
+Runner add_convert_command(CLI::App& app, bool dry_run_only);
+// `inspect PATH [--json]`.
+Runner add_inspect_command(CLI::App& app);
+// `example`: writes a small synthetic checkpoint (README, benchmark).
+Runner add_example_command(CLI::App& app);
+
+}  // namespace te::cli

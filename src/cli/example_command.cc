@@ -1,0 +1,38 @@
+// `te-ckpt example`: a small synthetic framework checkpoint (README main job, benchmark input).
+#include "cli/commands.h"
+#include "synth/example_checkpoint.h"
+
+namespace te::cli {
+
+Runner add_example_command(CLI::App& app) {
+  auto spec = std::make_shared<synth::ExampleSpec>();
+  auto out = std::make_shared<std::string>();
+  auto fw = std::make_shared<std::string>("pax");
+  spec->model.layers = 4;
+  spec->model.heads = 4;
+  spec->model.head_dim = 16;
+  spec->model.mlp_dim = 256;
+  spec->model.embed_dim = 64;
+  app.add_option("--output-path", *out, "folder to create")->required();
+  app.add_option("--fw", *fw, "pax or t5x")->check(CLI::IsMember({"pax", "t5x"}));
+  app.add_option("--num-of-layer", spec->model.layers);
+  app.add_option("--num-of-head", spec->model.heads);
+  app.add_option("--head-dim", spec->model.head_dim);
+  app.add_option("--mlp-intermediate-dim", spec->model.mlp_dim);
+  app.add_option("--embed-dim", spec->model.embed_dim);
+  app.add_option("--vocab", spec->vocab);
+  app.add_option("--dtype", spec->dtype)->check(CLI::IsMember({"float32", "bfloat16"}));
+  app.add_option("--compressor", spec->codec)->check(CLI::IsMember({"gzip", "zlib", "zstd", "none"}));
+  app.add_option("--chunks-per-array", spec->chunks_per_array);
+  app.add_flag("--pax-repeat", spec->model.pax_repeat);
+  app.add_flag("--use-gated-activations", spec->model.gated);
+  app.add_flag("--pax-layout1", spec->pax_layout1, "write checkpoint_N/state + metadata/metadata");
+  app.add_flag("!--no-optimizer-state", spec->optimizer_state);
+  return [spec, out, fw] {
+    spec->model.framework = *fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
+    synth::write_example_checkpoint(*spec, *out);
+    return 0;
+  };
+}
+
+}  // namespace te::cli

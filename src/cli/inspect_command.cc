@@ -1,0 +1,80 @@
+// `te-ckpt inspect PATH [--json]`: what PATH is, and its arrays.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint.h"
+#include "cli/commands.h"
+#include "util/error.h"
+
+namespace te::cli {
+namespace {
+
+std::string codec_name(const zarr::ArrayMetadata& m) {
+  auto j = m.codec->to_json();
+  if (j.is_null()) return "raw";
+  std::string s = j["id"].get<std::string>();
+  if (j.contains("level")) s += fmt::format("/{}", j["level"].get<int>());
+  if (j.contains("cname")) s += fmt::format("/{}", j["cname"].get<std::string>());
+  return s;
+}
+
+int run_inspect(const std::string& path, bool json) {
+  checkpoint::Checkpoint c = checkpoint::open_checkpoint(path);
+  if (json) {
+    nlohmann::ordered_json out;
+    out["format"] = checkpoint::format_name(c.format);
+    out["arrays"] = nlohmann::ordered_json::array();
+    for (const auto& a : c.arrays) {
+      out["arrays"].push_back({{"name", a.name},
+                               {"shape", a.metadata.shape},
+                               {"dtype", a.metadata.dtype.name()},
+                               {"chunks", a.metadata.chunks},
+                               {"compressor", a.inline_array ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
+                               {"stored_bytes", a.stored_bytes},
+                               {"inline", a.inline_array.has_value()}});
+    }
+    out["files"] = nlohmann::ordered_json::array();
+    for (const auto& f : c.other_entries) out["files"].push_back(f.string());
+    out["problems"] = c.problems;
+    fmt::print("{}\n", out.dump(2));
+    return c.problems.empty() ? 0 : 2;
+  }
+  fmt::print("{}: {} checkpoint, {} arrays\n", path, checkpoint::format_name(c.format), c.arrays.size());
+  size_t width = 4;
+  for (const auto& a : c.arrays) width = std::max(width, a.name.size());
+  fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", "name", width, "shape", "dtype", "chunks", "codec", "stored");
+  uint64_t stored = 0, logical = 0;
+  for (const auto& a : c.arrays) {
+    const auto& m = a.metadata;
+    fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", a.name, width, shape_string(m.shape), m.dtype.name(),
+               a.inline_array ? "inline" : shape_string(m.chunks), a.inline_array ? "-" : codec_name(m),
+               a.stored_bytes);
+    stored += a.stored_bytes;
+    logical += static_cast<uint64_t>(num_elements(m.shape)) * m.dtype.itemsize;
+  }
+  fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored, logical);
+  if (c.t5x_index) {
+    std::vector<std::string> plain;
+    for (const auto& leaf : c.t5x_index->leaves()) {
+      if (!leaf.spec && !leaf.inline_array) plain.push_back(leaf.path);
+    }
+    if (!plain.empty()) fmt::print("other index leaves: {}\n", fmt::join(plain, ", "));
+  }
+  for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
+  for (const auto& p : c.problems) fmt::print("problem: {}\n", p);
+  return c.problems.empty() ? 0 : 2;
+}
+
+}  // namespace
+
+Runner add_inspect_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  app.add_option("path", *path, "checkpoint folder, T5X index file or zarr array")->required();
+  app.add_flag("--json", *json, "machine-readable output");
+  return [path, json] { return run_inspect(*path, *json); };
+}
+
+}  // namespace te::cli

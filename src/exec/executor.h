@@ -1,0 +1,40 @@
+#pragma once
+// Runs a Plan into an empty output folder: every block of every TransformJob, every array and
+// file copy, on a worker pool under a memory budget; then the FP8 metadata arrays, and the
+// checkpoint's own index (T5X msgpack `checkpoint`, Pax `metadata/metadata`). The caller owns
+// the folder's lifetime (a temporary folder renamed into place on success).
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+
+#include "plan/plan.h"
+
+namespace te::exec {
+
+namespace fs = std::filesystem;
+
+struct ExecSettings {
+  int threads = 1;
+  uint64_t memory_limit = UINT64_MAX;  // bytes in flight
+  // Called from worker threads with (bytes done, bytes total); may be empty.
+  std::function<void(uint64_t, uint64_t)> progress;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ExecResult {
+  size_t arrays_converted = 0;  // arrays written by transform jobs
+  size_t arrays_copied = 0;
+  size_t fp8_arrays = 0;
+  size_t files_copied = 0;
+  uint64_t bytes_read = 0;      // stored bytes of the arrays read
+  uint64_t bytes_written = 0;   // stored bytes of the arrays written
+  uint64_t peak_task_bytes = 0; // most bytes the scheduler had in flight
+};
+
+ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);
+
+// Copies a file or folder tree byte for byte (new files, never links).
+uint64_t copy_tree(const fs::path& from, const fs::path& to);
+
+}  // namespace te::exec

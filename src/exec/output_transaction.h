@@ -1,0 +1,35 @@
+#pragma once
+// How a conversion's output comes into existence safely. The output is written into a temporary
+// folder beside the output path (`<name>.te-ckpt-tmp-<pid>`, a name neither T5X nor Pax/Orbax takes
+// for a step), synced, and renamed into place only when complete; an explicit overwrite swaps it
+// with the old content atomically (renameat2 RENAME_EXCHANGE). Whatever kills the process, the
+// output path is either absent or complete. A lock file serialises runs that write the same
+// output, and the next run removes temporary folders that an interrupted run left behind.
+#include <filesystem>
+#include <string>
+
+namespace te::exec {
+
+namespace fs = std::filesystem;
+
+class OutputTransaction {
+ public:
+  // Refuses outputs that would touch the input (equal, inside, or containing it) and existing
+  // non-empty outputs unless `overwrite`; takes the lock and creates the temporary folder.
+  OutputTransaction(const fs::path& input, const fs::path& output, bool overwrite);
+  ~OutputTransaction();
+  OutputTransaction(const OutputTransaction&) = delete;
+  OutputTransaction& operator=(const OutputTransaction&) = delete;
+
+  const fs::path& temp_dir() const { return temp_; }
+  // Syncs the temporary folder and renames it into place.
+  void commit();
+
+ private:
+  fs::path output_, temp_, lock_path_;
+  int lock_fd_ = -1;
+  bool overwrite_ = false;
+  bool committed_ = false;
+};
+
+}  // namespace te::exec

@@ -1,0 +1,555 @@
+#include "plan/plan.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "rules/pax_rules.h"
+#include "rules/t5x_rules.h"
+#include "util/error.h"
+
+namespace te::plan {
+namespace {
+
+using checkpoint::ArrayEntry;
+using checkpoint::Checkpoint;
+using rules::Direction;
+using rules::Framework;
+using transform::AxisPattern;
+using transform::Rearrangement;
+
+std::vector<std::string> split_alternatives(const std::string& pattern) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t bar = pattern.find('|', start);
+    out.push_back(pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    if (bar == std::string::npos) return out;
+    start = bar + 1;
+  }
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Chunk shape of an output derived from its inputs' chunk grids, so that blocks map one input
+// chunk (or one stack of them) to one output chunk wherever the pattern allows.
+Shape derived_chunks(const Rearrangement& r, const transform::ArrayView& out,
+                     const std::vector<const ArrayEntry*>& inputs) {
+  std::vector<int64_t> v_chunk = r.axis_sizes;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto& view = r.inputs[i];
+    const Shape& chunks = inputs[i]->metadata.chunks;
+    for (size_t j = 0; j < view.axes.size(); ++j) {
+      const auto& axis = view.axes[j];
+      if (axis.empty()) continue;
+      int64_t inner = 1;
+      for (size_t k = 1; k < axis.size(); ++k) inner *= r.axis_sizes[axis[k]];
+      int a = axis[0];
+      int64_t c = chunks[j] % inner == 0 ? chunks[j] / inner : r.axis_sizes[a];
+      v_chunk[a] = std::min(v_chunk[a], std::max<int64_t>(c, 1));
+    }
+  }
+  Shape shape = r.shape(out), chunks;
+  for (size_t j = 0; j < out.axes.size(); ++j) {
+    const auto& axis = out.axes[j];
+    int64_t c = 1;
+    if (!axis.empty()) {
+      c = v_chunk[axis[0]];
+      for (size_t k = 1; k < axis.size(); ++k) c *= r.axis_sizes[axis[k]];
+    }
+    chunks.push_back(std::clamp<int64_t>(c, 1, std::max<int64_t>(shape[j], 1)));
+  }
+  return chunks;
+}
+
+class Planner {
+ public:
+  Planner(const Checkpoint& ckpt, const rules::ModelOptions& o, const PlanSettings& settings)
+      : ckpt_(ckpt), o_(o), settings_(settings) {
+    for (const auto& a : ckpt.arrays) by_name_[a.name] = &a;
+    plan_.options = o;
+    plan_.source = &ckpt;
+    plan_.amax_history_len = o.amax_history_len;
+  }
+
+  Plan run() {
+    check_format();
+    if (!ckpt_.problems.empty()) {
+      fail("{}: the checkpoint is inconsistent: {}", ckpt_.path.string(), ckpt_.problems.front());
+    }
+    const bool pax = o_.framework == Framework::kPax;
+    weight_category_ = pax ? "mdl_vars.params." : "target.";
+    fp8_category_ = pax ? "mdl_vars.fp8_metas." : "flax_mutables.fp8_metas.";
+    if (pax) {
+      stacks_.push_back(rules::pax_layer_stack(o_));
+    } else {
+      for (auto s : {rules::t5x_encoder_stack(o_), rules::t5x_decoder_stack(o_)}) {
+        if (stack_present(s)) stacks_.push_back(std::move(s));
+      }
+      if (stacks_.empty()) {
+        fail("{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
+             "or {}decoder.layers_0.*)",
+             ckpt_.path.string(), weight_category_, weight_category_);
+      }
+    }
+    set_sizes();
+    find_categories();
+    for (const auto& cat : categories_) {
+      for (const auto& stack : stacks_) plan_stack(cat, stack);
+    }
+    for (const auto& stack : stacks_) check_layer_count(stack);
+    finish();
+    return std::move(plan_);
+  }
+
+ private:
+  bool fw2te() const { return o_.direction == Direction::kFwToTe; }
+  const std::string& src_prefix(const rules::LayerStack& s) const { return fw2te() ? s.fw_prefix : s.te_prefix; }
+  const std::string& dst_prefix(const rules::LayerStack& s) const { return fw2te() ? s.te_prefix : s.fw_prefix; }
+  const rules::RuleSide& src_side(const rules::Rule& r) const { return fw2te() ? r.fw : r.te; }
+  const rules::RuleSide& dst_side(const rules::Rule& r) const { return fw2te() ? r.te : r.fw; }
+
+  const ArrayEntry* find(const std::string& name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
+  bool any_with_prefix(const std::string& prefix) const {
+    auto it = by_name_.lower_bound(prefix);
+    return it != by_name_.end() && starts_with(it->first, prefix);
+  }
+
+  void check_format() {
+    using checkpoint::Format;
+    bool pax_format = ckpt_.format == Format::kPaxLayout0 || ckpt_.format == Format::kPaxLayout1;
+    if (o_.framework == Framework::kPax && !pax_format) {
+      fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", ckpt_.path.string(),
+           checkpoint::format_name(ckpt_.format));
+    }
+    if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x) {
+      fail("{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
+           "this is a {} checkpoint",
+           ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
+    }
+  }
+
+  bool stack_present(const rules::LayerStack& s) const {
+    return any_with_prefix(weight_category_ + rules::layer_prefix(src_prefix(s), 0) + ".");
+  }
+
+  void set_sizes() {
+    int64_t e = o_.embed_dim;
+    if (e == 0) e = infer_embed_dim();
+    sizes_ = {{"l", o_.layers},  {"e", e},         {"n", o_.heads},
+              {"g", o_.kv_heads()}, {"h", o_.head_dim}, {"f", o_.mlp_dim},
+              {"d", o_.heads * o_.head_dim}, {"s", 3}};
+  }
+
+  // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H).
+  int64_t infer_embed_dim() const {
+    for (const auto& stack : stacks_) {
+      for (const auto& group : stack.groups) {
+        for (const auto& rule : group.alternatives) {
+          auto pattern = transform::parse_axis_pattern(split_alternatives(src_side(rule).pattern)[0]);
+          for (size_t j = 0; j < pattern.axes.size(); ++j) {
+            if (pattern.axes[j] != std::vector<std::string>{"e"}) continue;
+            for (const auto& name : src_side(rule).names) {
+              const ArrayEntry* a = find(weight_category_ + rules::layer_prefix(src_prefix(stack), 0) + "." + name);
+              if (a && a->metadata.rank() == pattern.rank()) return a->metadata.shape[j];
+            }
+          }
+        }
+      }
+    }
+    fail("{}: cannot infer the embedding dimension (no layer array found); pass --embed-dim",
+         ckpt_.path.string());
+  }
+
+  // The weight category and every optimizer-state group that mirrors it.
+  void find_categories() {
+    std::set<std::string> found;
+    for (const auto& stack : stacks_) {
+      std::string layer0 = rules::layer_prefix(src_prefix(stack), 0) + ".";
+      for (const auto& group : stack.groups) {
+        for (const auto& rule : group.alternatives) {
+          for (const auto& name : src_side(rule).names) {
+            std::string suffix = layer0 + name;
+            for (const auto& [array_name, entry] : by_name_) {
+              if (ends_with(array_name, suffix)) {
+                found.insert(array_name.substr(0, array_name.size() - suffix.size()));
+              } else if (array_name.find(suffix + ".") != std::string::npos) {
+                adafactor(array_name);  // state below a parameter: Adafactor's factored slots
+              }
+            }
+          }
+        }
+      }
+    }
+    categories_.push_back(weight_category_);
+    for (const auto& cat : found) {
+      if (cat == weight_category_ || (!cat.empty() && cat.back() != '.')) continue;
+      if (cat.find("fp8_meta") != std::string::npos) continue;
+      for (const char* factored : {".vr.", ".vc.", ".v_row.", ".v_col."}) {
+        if (cat.find(factored) != std::string::npos || starts_with(cat, std::string(factored).substr(1))) {
+          adafactor(cat + "...");
+        }
+      }
+      if (o_.weight_only) {
+        drop_category(cat);
+      } else {
+        categories_.push_back(cat);
+      }
+    }
+    if (o_.weight_only && o_.framework == Framework::kT5x) drop_category("state.param_states.");
+    if (o_.weight_only && dropped_optimizer_ > 0) {
+      plan_.notes.push_back(fmt::format(
+          "--weight-only: {} optimizer-state arrays left out of the output", dropped_optimizer_));
+    }
+  }
+
+  void adafactor(const std::string& name) {
+    if (o_.weight_only) return;
+    fail("{}: Adafactor factored optimizer state cannot be converted like its weight; pass "
+         "--weight-only to convert the weights and leave the optimizer state out",
+         name);
+  }
+
+  void drop_category(const std::string& cat) {
+    for (const auto& [name, entry] : by_name_) {
+      if (!starts_with(name, cat) || consumed_.count(name)) continue;
+      if (entry->inline_array && entry->metadata.rank() == 0) continue;  // counters stay
+      consumed_.insert(name);
+      plan_.dropped.push_back(name);
+      ++dropped_optimizer_;
+    }
+  }
+
+  struct Binding {
+    const rules::Rule* rule;
+    std::vector<const ArrayEntry*> inputs;
+    std::vector<AxisPattern> input_patterns;
+    Rearrangement rearrangement;
+  };
+
+  // Tries one rule for one layer: every source exists and has the expected shape.
+  std::optional<Binding> bind(const rules::Rule& rule, const std::string& cat,
+                              const std::string& prefix, std::string& why) {
+    Binding b{&rule, {}, {}, {}};
+    for (const auto& name : src_side(rule).names) {
+      std::string full = cat + prefix + "." + name;
+      const ArrayEntry* a = find(full);
+      if (!a) {
+        why = fmt::format("no array {}", full);
+        if (!rule.hint.empty()) why += ": " + rule.hint;
+        if (!any_with_prefix(cat + prefix + ".")) {
+          why += fmt::format(" (nothing is named {}{}.*{})", cat, prefix,
+                             o_.framework == Framework::kPax
+                                 ? (o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
+                                                  : "; is this a repeat checkpoint (--pax-repeat)?")
+                                 : "");
+        }
+        return std::nullopt;
+      }
+      b.inputs.push_back(a);
+    }
+    std::vector<std::string> alternatives = split_alternatives(src_side(rule).pattern);
+    for (const ArrayEntry* a : b.inputs) {
+      std::optional<AxisPattern> chosen;
+      for (const auto& alt : alternatives) {
+        auto p = transform::parse_axis_pattern(alt);
+        if (p.rank() == a->metadata.rank()) {
+          chosen = p;
+          break;
+        }
+      }
+      if (!chosen) chosen = transform::parse_axis_pattern(alternatives[0]);
+      b.input_patterns.push_back(*chosen);
+    }
+    auto dst_alts = split_alternatives(dst_side(rule).pattern);
+    size_t dst_choice = (o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0;
+    std::vector<AxisPattern> outputs;
+    for (size_t i = 0; i < dst_side(rule).names.size(); ++i) {
+      outputs.push_back(transform::parse_axis_pattern(dst_alts[dst_choice]));
+    }
+    b.rearrangement = Rearrangement::compile(b.input_patterns, outputs, "s", sizes_);
+    for (size_t i = 0; i < b.inputs.size(); ++i) {
+      Shape expected = b.rearrangement.shape(b.rearrangement.inputs[i]);
+      if (expected != b.inputs[i]->metadata.shape) {
+        why = fmt::format("{}: expected shape {} (pattern \"{}\" with {}), found {}", b.inputs[i]->name,
+                          shape_string(expected), b.input_patterns[i].to_string(), dims_text(),
+                          shape_string(b.inputs[i]->metadata.shape));
+        return std::nullopt;
+      }
+    }
+    for (size_t i = 1; i < b.inputs.size(); ++i) {
+      if (!(b.inputs[i]->metadata.dtype == b.inputs[0]->metadata.dtype)) {
+        fail("{} is {} but {} is {}: arrays combined by one rule must have the same dtype",
+             b.inputs[0]->name, b.inputs[0]->metadata.dtype.name(), b.inputs[i]->name,
+             b.inputs[i]->metadata.dtype.name());
+      }
+    }
+    return b;
+  }
+
+  std::string dims_text() const {
+    std::string t = fmt::format("E={} N={} H={} F={}", sizes_.at("e"), sizes_.at("n"), sizes_.at("h"),
+                                sizes_.at("f"));
+    if (o_.kv_heads() != o_.heads) t += fmt::format(" K={}", o_.kv_heads());
+    if (o_.pax_repeat) t += fmt::format(" L={}", sizes_.at("l"));
+    return t;
+  }
+
+  void plan_stack(const std::string& cat, const rules::LayerStack& stack) {
+    for (int i = 0; i < stack.count; ++i) {
+      std::string src = rules::layer_prefix(src_prefix(stack), i);
+      std::string dst = rules::layer_prefix(dst_prefix(stack), i);
+      for (const auto& group : stack.groups) {
+        std::optional<Binding> chosen;
+        std::string first_why;
+        for (const auto& rule : group.alternatives) {
+          std::string why;
+          chosen = bind(rule, cat, src, why);
+          if (chosen) break;
+          if (first_why.empty() || (first_why.starts_with("no array") && !why.starts_with("no array"))) {
+            first_why = why;
+          }
+        }
+        if (!chosen) fail("{}", first_why);
+        emit(*chosen, cat, dst);
+      }
+    }
+  }
+
+  void emit(Binding& b, const std::string& cat, const std::string& dst_prefix_i) {
+    const rules::Rule& rule = *b.rule;
+    for (const ArrayEntry* a : b.inputs) {
+      if (!consumed_.insert(a->name).second) fail("internal error: {} is used by two rules", a->name);
+    }
+    int fp8 = -1;
+    if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat == weight_category_) {
+      Fp8Gemm g;
+      g.prefix = fp8_category_ + dst_prefix_i + "." + rule.fp8->module + ".";
+      g.postfix = rule.fp8->postfix;
+      g.layers = o_.pax_repeat ? o_.layers : 0;
+      g.kernel = cat + dst_prefix_i + "." + dst_side(rule).names[0];
+      g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
+      if (b.inputs[0]->inline_array) g.codec = zarr::make_zstd_codec(1);
+      fp8 = static_cast<int>(plan_.fp8_gemms.size());
+      plan_.fp8_gemms.push_back(std::move(g));
+    }
+    const auto& dst_names = dst_side(rule).names;
+    const auto& r = b.rearrangement;
+    bool identity = b.inputs.size() == 1 && dst_names.size() == 1 &&
+                    b.input_patterns[0].to_string() == transform::parse_axis_pattern(
+                        split_alternatives(dst_side(rule).pattern)[0]).to_string();
+    bool rechunk = settings_.kernel_chunk_size > 0 && rule.kernel;
+    bool recode = settings_.codec != nullptr;
+    if (identity && !rechunk && !recode) {
+      plan_.copies.push_back({b.inputs[0], cat + dst_prefix_i + "." + dst_names[0], fp8});
+      return;
+    }
+    TransformJob job;
+    job.inputs = b.inputs;
+    job.rearrangement = r;
+    job.fp8_gemm = fp8;
+    std::vector<std::string> in_patterns, out_patterns;
+    for (const auto& p : b.input_patterns) in_patterns.push_back(p.to_string());
+    std::string in_text = b.inputs.size() > 1
+                              ? fmt::format("[{}] {}", fmt::join(src_side(rule).names, ", "), in_patterns[0])
+                              : in_patterns[0];
+    const ArrayEntry& first = *b.inputs[0];
+    bool is_inline = first.inline_array.has_value();
+    for (size_t j = 0; j < dst_names.size(); ++j) {
+      const auto& view = r.outputs[j];
+      Shape shape = r.shape(view);
+      Shape chunks;
+      if (is_inline) {
+        chunks = shape;
+      } else if (o_.framework == Framework::kT5x) {
+        chunks = t5x_chunk_shape(shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
+      } else {
+        chunks = derived_chunks(r, view, b.inputs);
+      }
+      if (rechunk && !is_inline) apply_kernel_chunk(rule, view, r, chunks);
+      auto codec = is_inline ? zarr::make_null_codec() : (settings_.codec ? settings_.codec : first.metadata.codec);
+      job.outputs.push_back({cat + dst_prefix_i + "." + dst_names[j],
+                             zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec), is_inline});
+    }
+    auto dst_alts = split_alternatives(dst_side(rule).pattern);
+    std::string out_text = dst_names.size() > 1
+                               ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
+                               : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
+    job.rule = in_text + " -> " + out_text;
+    plan_.jobs.push_back(std::move(job));
+  }
+
+  // --kernel-chunk-size: chunk a kernel along its embedding ("e") axis.
+  void apply_kernel_chunk(const rules::Rule& rule, const transform::ArrayView& view,
+                          const Rearrangement& r, Shape& chunks) const {
+    if (!rule.kernel) return;
+    int e = -1;
+    for (size_t a = 0; a < r.axis_names.size(); ++a) {
+      if (r.axis_names[a] == "e") e = static_cast<int>(a);
+    }
+    for (size_t j = 0; j < view.axes.size(); ++j) {
+      if (view.axes[j].size() == 1 && view.axes[j][0] == e) {
+        chunks[j] = std::min<int64_t>(settings_.kernel_chunk_size, std::max<int64_t>(r.axis_sizes[e], 1));
+      }
+    }
+  }
+
+  void check_layer_count(const rules::LayerStack& stack) {
+    if (o_.framework == Framework::kPax && o_.pax_repeat) return;  // the [L] axis is shape-checked
+    std::string beyond = weight_category_ + rules::layer_prefix(src_prefix(stack), stack.count) + ".";
+    if (any_with_prefix(beyond)) {
+      fail("{}: found arrays named {}* but --num-of-layer={}: the checkpoint has more layers",
+           ckpt_.path.string(), beyond, stack.count);
+    }
+  }
+
+  void finish() {
+    // TE -> framework: FP8 metadata has no place in the framework model.
+    if (!fw2te()) {
+      size_t fp8 = 0;
+      for (const auto& [name, entry] : by_name_) {
+        bool meta = starts_with(name, fp8_category_) ||
+                    starts_with(name, o_.framework == Framework::kPax ? "mdl_vars.fp8_meta_collection."
+                                                                      : "flax_mutables.fp8_meta_collection.");
+        if (meta && consumed_.insert(name).second) {
+          plan_.dropped.push_back(name);
+          ++fp8;
+        }
+      }
+      if (fp8 > 0) {
+        plan_.notes.push_back(fmt::format("{} FP8 metadata arrays dropped (the framework model has none)", fp8));
+      }
+    }
+    for (const auto& a : ckpt_.arrays) {
+      if (!consumed_.count(a.name)) plan_.copies.push_back({&a, a.name, -1});
+    }
+    for (const auto& f : ckpt_.other_entries) plan_.file_copies.push_back(f);
+    // Generated FP8 arrays must not collide with anything.
+    std::set<std::string> names;
+    for (const auto& n : plan_.output_names()) {
+      if (!names.insert(n).second) {
+        fail("{}: the output would hold two arrays named {} (is the checkpoint already converted?)",
+             ckpt_.path.string(), n);
+      }
+    }
+  }
+
+  const Checkpoint& ckpt_;
+  rules::ModelOptions o_;
+  PlanSettings settings_;
+  Plan plan_;
+  std::map<std::string, const ArrayEntry*> by_name_;
+  std::vector<rules::LayerStack> stacks_;
+  std::map<std::string, int64_t> sizes_;
+  std::string weight_category_, fp8_category_;
+  std::vector<std::string> categories_;
+  std::set<std::string> consumed_;
+  size_t dropped_optimizer_ = 0;
+};
+
+}  // namespace
+
+std::vector<std::string> Plan::output_names() const {
+  std::vector<std::string> names;
+  for (const auto& j : jobs) {
+    for (const auto& o : j.outputs) names.push_back(o.name);
+  }
+  for (const auto& c : copies) names.push_back(c.target_name);
+  for (const auto& g : fp8_gemms) {
+    for (const char* kind : {"amax", "scale"}) {
+      for (const char* t : {"i", "w", "g"}) names.push_back(fmt::format("{}{}_{}_{}", g.prefix, kind, t, g.postfix));
+    }
+  }
+  return names;
+}
+
+Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
+               const PlanSettings& settings) {
+  return Planner(source, options, settings).run();
+}
+
+Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
+  std::vector<std::vector<int64_t>> divisors(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) {
+    for (int64_t d = 1; d <= shape[i]; ++d) {
+      if (shape[i] % d == 0) divisors[i].push_back(d);
+    }
+    if (divisors[i].empty()) divisors[i].push_back(1);
+  }
+  auto product = [&] {
+    int64_t p = 1;
+    for (const auto& d : divisors) p *= d.back();
+    return p;
+  };
+  while (product() > max_elements) {
+    size_t largest = 0;
+    for (size_t i = 1; i < divisors.size(); ++i) {
+      if (divisors[i].back() > divisors[largest].back()) largest = i;
+    }
+    if (divisors[largest].size() == 1) break;
+    divisors[largest].pop_back();
+  }
+  Shape chunks;
+  for (const auto& d : divisors) chunks.push_back(d.back());
+  return chunks;
+}
+
+std::string describe(const Plan& plan) {
+  std::string out;
+  auto codec_text = [](const zarr::ArrayMetadata& m) {
+    return m.codec->id() == "null" ? std::string("raw") : m.codec->to_json().dump();
+  };
+  out += fmt::format("{} conversion jobs:\n", plan.jobs.size());
+  for (const auto& job : plan.jobs) {
+    out += fmt::format("  {}\n", job.rule);
+    for (const auto* in : job.inputs) {
+      out += fmt::format("    < {} {} {}{}\n", in->name, in->metadata.dtype.name(),
+                         shape_string(in->metadata.shape), in->inline_array ? " (inline)" : "");
+    }
+    for (const auto& o : job.outputs) {
+      out += fmt::format("    > {} {} {} chunks {} {}{}\n", o.name, o.metadata.dtype.name(),
+                         shape_string(o.metadata.shape), shape_string(o.metadata.chunks),
+                         codec_text(o.metadata), o.is_inline ? " (inline)" : "");
+    }
+  }
+  out += fmt::format("{} arrays copied unchanged:\n", plan.copies.size());
+  for (const auto& c : plan.copies) {
+    if (c.target_name == c.source->name) {
+      out += fmt::format("  = {} {} {}\n", c.source->name, c.source->metadata.dtype.name(),
+                         shape_string(c.source->metadata.shape));
+    } else {
+      out += fmt::format("  = {} -> {} {} {}\n", c.source->name, c.target_name,
+                         c.source->metadata.dtype.name(), shape_string(c.source->metadata.shape));
+    }
+  }
+  if (!plan.fp8_gemms.empty()) {
+    out += fmt::format("{} FP8 metadata arrays generated (amax history {}):\n", plan.fp8_gemms.size() * 6,
+                       plan.amax_history_len);
+    for (const auto& g : plan.fp8_gemms) {
+      std::string lead = g.layers > 0 ? fmt::format("{},", g.layers) : "";
+      out += fmt::format("  + {}{{amax,scale}}_{{i,w,g}}_{} float32 [{}{}] / [{}1], amax_w from {}\n",
+                         g.prefix, g.postfix, lead, plan.amax_history_len, lead, g.kernel);
+    }
+  }
+  if (!plan.file_copies.empty()) {
+    out += fmt::format("{} other files copied:\n", plan.file_copies.size());
+    for (const auto& f : plan.file_copies) out += fmt::format("  = {}\n", f.string());
+  }
+  if (!plan.dropped.empty()) {
+    out += fmt::format("{} arrays left out:\n", plan.dropped.size());
+    for (const auto& d : plan.dropped) out += fmt::format("  - {}\n", d);
+  }
+  for (const auto& n : plan.notes) out += fmt::format("note: {}\n", n);
+  return out;
+}
+
+}  // namespace te::plan

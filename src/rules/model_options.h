@@ -1,0 +1,42 @@
+#pragma once
+// What the user told te-ckpt about the model (the seed's flags), after validation.
+#include <cstdint>
+#include <string>
+
+namespace te::rules {
+
+enum class Framework { kPax, kT5x };
+enum class Direction { kFwToTe, kTeToFw };
+enum class QkvLayout { kQkvPacked, kKvPacked };
+// Order of the two branches stacked into TE's gated wi_kernel.
+enum class GatedOrder {
+  kLinearFirst,     // [ffn_layer1, ffn_layer1_gate]: TE <= 1.7 with Praxis' ('linear', act)
+  kActivatedFirst,  // [ffn_layer1_gate, ffn_layer1]: TE >= 1.8
+};
+
+struct ModelOptions {
+  Framework framework = Framework::kPax;
+  Direction direction = Direction::kFwToTe;
+  int64_t layers = 0;     // L
+  int64_t heads = 0;      // N
+  int64_t head_dim = 0;   // H
+  int64_t mlp_dim = 0;    // F
+  int64_t embed_dim = 0;  // E; 0 = infer from the arrays (Pax)
+  int64_t gqa_groups = 0; // K; 0 = N
+  bool weight_only = false;
+  bool skip_ln = false;
+  bool skip_bias = false;
+  bool gated = false;
+  bool pax_repeat = false;
+  bool pax_split_qkv = false;
+  bool pax_mqa_drop_head_axis = false;  // te2fw, K = 1: write key/value as [E,H] / [H]
+  bool t5x_fuse_qkv = false;
+  QkvLayout qkv_layout = QkvLayout::kQkvPacked;
+  GatedOrder gated_order = GatedOrder::kLinearFirst;
+  bool gen_fp8_meta = false;
+  int64_t amax_history_len = 1024;
+
+  int64_t kv_heads() const { return gqa_groups > 0 ? gqa_groups : heads; }
+};
+
+}  // namespace te::rules

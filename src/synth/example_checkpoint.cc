@@ -1,0 +1,172 @@
+#include "synth/example_checkpoint.h"
+
+#include <cstring>
+#include <map>
+
+#include "checkpoint/pax_metadata.h"
+#include "checkpoint/t5x_index.h"
+#include "plan/plan.h"
+#include "rules/pax_rules.h"
+#include "rules/t5x_rules.h"
+#include "transform/pattern.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "zarr/array.h"
+
+namespace te::synth {
+namespace {
+
+using rules::Framework;
+
+struct Generator {
+  const ExampleSpec& spec;
+  std::filesystem::path array_root;
+  uint64_t state;
+  std::vector<checkpoint::PaxMetadataLeaf> pax_leaves;
+  std::vector<std::pair<std::string, zarr::ArrayMetadata>> t5x_arrays;
+
+  float next_normal() {
+    // Irwin-Hall: sum of 4 uniforms, scaled to about N(0, 0.02).
+    float s = 0;
+    for (int i = 0; i < 4; ++i) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      s += static_cast<float>(state >> 40) / static_cast<float>(1 << 24);
+    }
+    return (s - 2.0f) * 0.0346f;
+  }
+
+  void array(const std::string& name, const Shape& shape, bool zeros = false) {
+    auto dtype = zarr::dtype_from_name(spec.dtype, name);
+    size_t n = static_cast<size_t>(num_elements(shape));
+    Bytes data(n * dtype.itemsize);
+    for (size_t i = 0; i < n; ++i) {
+      float v = zeros ? 0.0f : next_normal();
+      if (dtype.itemsize == 2) {
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        uint16_t b = static_cast<uint16_t>(bits >> 16);
+        std::memcpy(&data[2 * i], &b, 2);
+      } else {
+        std::memcpy(&data[4 * i], &v, 4);
+      }
+    }
+    Shape chunks = shape;
+    if (!chunks.empty() && spec.chunks_per_array > 1 && chunks.back() % spec.chunks_per_array == 0) {
+      chunks.back() /= spec.chunks_per_array;
+    }
+    auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype, zarr::codec_from_name(spec.codec, 1));
+    zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+    pax_leaves.push_back({name, spec.dtype, shape, false});
+    t5x_arrays.emplace_back(name, meta);
+  }
+
+  void scalar(const std::string& name, const std::string& dtype_name, uint64_t value, const Shape& shape = {}) {
+    auto dtype = zarr::dtype_from_name(dtype_name, name);
+    Bytes data(static_cast<size_t>(num_elements(shape)) * dtype.itemsize);
+    for (size_t i = 0; i < data.size(); i += dtype.itemsize) std::memcpy(&data[i], &value, dtype.itemsize);
+    auto meta = zarr::ArrayMetadata::make(shape, shape, dtype, zarr::codec_from_name(spec.codec, 1));
+    zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+  }
+};
+
+std::map<std::string, int64_t> sizes_of(const rules::ModelOptions& o) {
+  return {{"l", o.layers}, {"e", o.embed_dim}, {"n", o.heads}, {"g", o.kv_heads()},
+          {"h", o.head_dim}, {"f", o.mlp_dim}, {"d", o.heads * o.head_dim}, {"s", 3}};
+}
+
+Shape shape_of(const std::string& pattern_text, const std::map<std::string, int64_t>& sizes) {
+  auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
+  Shape s;
+  for (const auto& axis : p.axes) {
+    int64_t n = 1;
+    for (const auto& name : axis) n *= sizes.at(name);
+    s.push_back(n);
+  }
+  return s;
+}
+
+}  // namespace
+
+void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::path& dir) {
+  const auto& o = spec.model;
+  auto sizes = sizes_of(o);
+  Generator gen{spec, dir, spec.seed * 0x9E3779B97F4A7C15ull + 1, {}, {}};
+  std::filesystem::create_directories(dir);
+  if (o.framework == Framework::kPax) {
+    if (spec.pax_layout1) gen.array_root = dir / "state";
+    std::filesystem::create_directories(gen.array_root);
+    auto stack = rules::pax_layer_stack(o);
+    std::vector<std::string> categories{"mdl_vars.params."};
+    std::string opt = o.pax_repeat ? fmt::format("opt_states_0.p#{}#i-1_2.", o.layers) : "opt_states_0_2.";
+    if (spec.optimizer_state) categories.insert(categories.end(), {opt + "m.params.", opt + "v.params."});
+    for (const auto& cat : categories) {
+      bool moment = cat != "mdl_vars.params.";
+      for (int i = 0; i < stack.count; ++i) {
+        for (const auto& group : stack.groups) {
+          const auto& rule = group.alternatives[0];
+          for (const auto& name : rule.fw.names) {
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment);
+          }
+        }
+      }
+      std::string np = o.pax_repeat && moment ? "opt_states_0.no_prefix_2." + cat.substr(opt.size()) : cat;
+      gen.array(np + "lm.embedding_lookup.emb_var", {spec.vocab, o.embed_dim}, moment);
+      gen.array(np + "lm.final_ln.scale", {o.embed_dim}, moment);
+      if (!o.skip_bias) gen.array(np + "lm.final_ln.bias", {o.embed_dim}, moment);
+    }
+    gen.scalar("step", "uint32", 100);
+    if (spec.optimizer_state) {
+      for (int k = 0; k < 4; ++k) {
+        if (o.pax_repeat) {
+          gen.scalar(fmt::format("opt_states_0.no_prefix_{}.count", k), "int32", 100);
+          gen.scalar(fmt::format("opt_states_0.p#{}#i-1_{}.count", o.layers, k), "int32", 100, {o.layers});
+        } else {
+          gen.scalar(fmt::format("opt_states_0_{}.count", k), "int32", 100);
+        }
+      }
+    }
+    write_text_file(gen.array_root / "_sharding", "{}");
+    if (spec.pax_layout1) {
+      std::filesystem::create_directories(dir / "metadata");
+      nlohmann::json source = {{"version", 1.1}};
+      write_text_file(dir / "metadata" / "metadata",
+                      checkpoint::python_json_dumps(checkpoint::make_pax_metadata(source, gen.pax_leaves)));
+    }
+    return;
+  }
+  // T5X: encoder and decoder stacks, AdamW moments at state.param_states.1.0.{mu,nu}.
+  std::vector<std::string> categories{"target."};
+  if (spec.optimizer_state) categories.insert(categories.end(), {"state.param_states.1.0.mu.", "state.param_states.1.0.nu."});
+  for (const auto& cat : categories) {
+    bool moment = cat != "target.";
+    for (const auto& stack : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
+      for (int i = 0; i < stack.count; ++i) {
+        for (const auto& group : stack.groups) {
+          const auto& rule = group.alternatives[o.gated || group.alternatives.size() == 1 ? 0 : 1];
+          for (const auto& name : rule.fw.names) {
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment);
+          }
+        }
+      }
+    }
+    gen.array(cat + "token_embedder.embedding", {spec.vocab, o.embed_dim}, moment);
+    gen.array(cat + "encoder.encoder_norm.scale", {o.embed_dim}, moment);
+    gen.array(cat + "decoder.decoder_norm.scale", {o.embed_dim}, moment);
+  }
+  msgpack::Map root{{"version", uint64_t{3}}, {"optimizer", msgpack::Map{}}};
+  checkpoint::T5xIndex index = checkpoint::T5xIndex::parse(msgpack::encode(msgpack::Value(root)), "example");
+  for (const auto& [name, meta] : gen.t5x_arrays) index.set(name, checkpoint::T5xIndex::make_spec_leaf(name, meta));
+  auto scalar_leaf = [](int32_t v) {
+    checkpoint::InlineArray a{{}, zarr::dtype_from_name("int32", "step"), Bytes(4), 1};
+    std::memcpy(a.data.data(), &v, 4);
+    return checkpoint::encode_inline_array(a);
+  };
+  index.set("state.step", scalar_leaf(100));
+  if (spec.optimizer_state) index.set("state.param_states.1.0.count", scalar_leaf(100));
+  index.sort_keys();
+  write_file(dir / "checkpoint", index.encode());
+}
+
+}  // namespace te::synth
