@@ -14,5 +14,8 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only);
 Runner add_inspect_command(CLI::App& app);
 // `example`: writes a small synthetic checkpoint (README, benchmark).
 Runner add_example_command(CLI::App& app);
+// `zarr-cat ARRAY` / `zarr-write ARRAY`: raw element bytes out of / into one zarr array.
+Runner add_zarr_cat_command(CLI::App& app);
+Runner add_zarr_write_command(CLI::App& app);
 
 }  // namespace te::cli

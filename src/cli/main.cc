@@ -1,6 +1,7 @@
 // te-ckpt: converts JAX checkpoints between TransformerEngine and Pax / T5X layouts.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
   auto run_plan = te::cli::add_convert_command(*plan, true);
   auto run_inspect = te::cli::add_inspect_command(*inspect);
   auto run_example = te::cli::add_example_command(*example);
+  auto* zarr_cat = app.add_subcommand("zarr-cat", "Write one zarr array's decoded elements to stdout");
+  auto* zarr_write = app.add_subcommand("zarr-write", "Create one zarr array from elements on stdin");
+  auto run_zarr_cat = te::cli::add_zarr_cat_command(*zarr_cat);
+  auto run_zarr_write = te::cli::add_zarr_write_command(*zarr_write);
 
   // `te-ckpt --input-path=... --fw=...` (no subcommand) behaves like the original converter.
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -35,6 +40,8 @@ int main(int argc, char** argv) {
     if (plan->parsed()) return run_plan();
     if (inspect->parsed()) return run_inspect();
     if (example->parsed()) return run_example();
+    if (zarr_cat->parsed()) return run_zarr_cat();
+    if (zarr_write->parsed()) return run_zarr_write();
     fmt::print("{}", app.help());
     return 0;
   } catch (const te::Error& e) {

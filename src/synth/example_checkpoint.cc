@@ -37,7 +37,8 @@ struct Generator {
     return (s - 2.0f) * 0.0346f;
   }
 
-  void array(const std::string& name, const Shape& shape, bool zeros = false) {
+  // `split_axis`: the axis tensor parallelism shards (-1: the last).
+  void array(const std::string& name, const Shape& shape, bool zeros = false, int split_axis = -1) {
     auto dtype = zarr::dtype_from_name(spec.dtype, name);
     size_t n = static_cast<size_t>(num_elements(shape));
     Bytes data(n * dtype.itemsize);
@@ -53,8 +54,9 @@ struct Generator {
       }
     }
     Shape chunks = shape;
-    if (!chunks.empty() && spec.chunks_per_array > 1 && chunks.back() % spec.chunks_per_array == 0) {
-      chunks.back() /= spec.chunks_per_array;
+    size_t axis = split_axis < 0 ? chunks.size() - 1 : static_cast<size_t>(split_axis);
+    if (!chunks.empty() && spec.chunks_per_array > 1 && chunks[axis] % spec.chunks_per_array == 0) {
+      chunks[axis] /= spec.chunks_per_array;
     }
     auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype, zarr::codec_from_name(spec.codec, 1));
     zarr::ZarrArray::create(array_root / name, meta).write_all(data);
@@ -74,6 +76,17 @@ struct Generator {
 std::map<std::string, int64_t> sizes_of(const rules::ModelOptions& o) {
   return {{"l", o.layers}, {"e", o.embed_dim}, {"n", o.heads}, {"g", o.kv_heads()},
           {"h", o.head_dim}, {"f", o.mlp_dim}, {"d", o.heads * o.head_dim}, {"s", 3}};
+}
+
+// The axis tensor parallelism shards: heads (n, g) or the MLP dimension (f); else the last.
+int shard_axis(const std::string& pattern_text) {
+  auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
+  for (const char* name : {"n", "g", "f"}) {
+    for (size_t j = 0; j < p.axes.size(); ++j) {
+      if (p.axes[j].size() == 1 && p.axes[j][0] == name) return static_cast<int>(j);
+    }
+  }
+  return -1;
 }
 
 Shape shape_of(const std::string& pattern_text, const std::map<std::string, int64_t>& sizes) {
@@ -107,7 +120,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
         for (const auto& group : stack.groups) {
           const auto& rule = group.alternatives[0];
           for (const auto& name : rule.fw.names) {
-            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment);
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment,
+                      shard_axis(rule.fw.pattern));
           }
         }
       }
@@ -146,7 +160,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
         for (const auto& group : stack.groups) {
           const auto& rule = group.alternatives[o.gated || group.alternatives.size() == 1 ? 0 : 1];
           for (const auto& name : rule.fw.names) {
-            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment);
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment,
+                      shard_axis(rule.fw.pattern));
           }
         }
       }
