@@ -193,7 +193,7 @@ Checkpoint open_checkpoint(const fs::path& path) {
     fs::path metadata_file = path / "metadata" / "metadata";
     try {
       ckpt.pax_metadata = nlohmann::json::parse(read_text_file(metadata_file));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       fail("{}: malformed JSON ({})", metadata_file.string(), e.what());
     }
     if (!ckpt.pax_metadata->is_object()) fail("{}: expected a JSON object", metadata_file.string());

@@ -17,8 +17,10 @@ std::vector<PaxMetadataLeaf> pax_metadata_leaves(const nlohmann::json& metadata)
     if (node.contains("_array_metadata_tag")) {
       PaxMetadataLeaf leaf;
       leaf.name = path;
-      leaf.dtype = node.value("dtype", std::string());
-      leaf.masked = node.value("is_optax_masked_node", false);
+      if (node.contains("dtype") && node["dtype"].is_string()) leaf.dtype = node["dtype"].get<std::string>();
+      if (node.contains("is_optax_masked_node") && node["is_optax_masked_node"].is_boolean()) {
+        leaf.masked = node["is_optax_masked_node"].get<bool>();
+      }
       if (node.contains("unpadded_shape") && node["unpadded_shape"].is_array()) {
         for (const auto& d : node["unpadded_shape"]) {
           if (d.is_number_integer()) leaf.shape.push_back(d.get<int64_t>());

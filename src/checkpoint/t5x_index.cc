@@ -180,7 +180,8 @@ void T5xIndex::remove(const std::string& path) {
     start = dot + 1;
   }
   for (size_t i = chain.size(); i-- > 0;) {
-    auto& [parent, key] = chain[i];
+    msgpack::Value* parent = chain[i].first;
+    const std::string& key = chain[i].second;
     auto& m = parent->map();
     auto it = std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == key; });
     if (it == m.end()) return;

@@ -187,7 +187,6 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   }
 
   // Progress: decoded bytes of converted arrays plus stored bytes of copies.
-  std::atomic<bool> stop_progress{false};
   std::vector<Task> wrapped;
   for (auto& t : tasks) {
     wrapped.push_back({t.bytes, [&, run = std::move(t.run)] {

@@ -118,7 +118,10 @@ Value decode(std::span<const std::byte> data, const std::string& where) {
   std::size_t offset = 0;
   ::msgpack::object_handle handle;
   try {
-    ::msgpack::unpack_limit limit(1u << 30, 1u << 30, 1u << 30, 1u << 31, 1u << 31, kMaxDepth);
+    // Every element takes at least one byte, so no count can exceed the input size: bounding
+    // them by it keeps a forged length from allocating gigabytes.
+    size_t n = std::max<size_t>(data.size(), 1);
+    ::msgpack::unpack_limit limit(n, n, n, n, n, kMaxDepth);
     handle = ::msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset,
                                nullptr, nullptr, limit);
   } catch (const std::exception& e) {

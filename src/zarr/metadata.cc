@@ -183,9 +183,17 @@ ArrayMetadata ArrayMetadata::parse(const std::string& text, const std::string& w
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     fail("{}: malformed JSON ({})", where, e.what());
   }
+  try {
+    return from_json(j, where);
+  } catch (const json::exception& e) {
+    fail("{}: invalid .zarray ({})", where, e.what());
+  }
+}
+
+ArrayMetadata ArrayMetadata::from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) fail("{}: expected a JSON object", where);
   if (!j.contains("zarr_format") || j["zarr_format"] != 2) {
     fail("{}: \"zarr_format\" must be 2", where);

@@ -23,6 +23,7 @@ struct ArrayMetadata {
 
   // Parses .zarray text; `where` (the file path) prefixes every error.
   static ArrayMetadata parse(const std::string& text, const std::string& where);
+  static ArrayMetadata from_json(const nlohmann::json& j, const std::string& where);
 
   // A new C-order array as TensorStore creates it (fill_value null, separator ".").
   static ArrayMetadata make(Shape shape, Shape chunks, DType dtype,
