@@ -625,6 +625,22 @@ class PaxTest(unittest.TestCase):
         for n in zarrio.list_arrays(out):
             self.assertFalse(".vr." in n or ".vc." in n or paxgen.is_moment(n), f"{n} was not left out")
 
+    def test_dry_run_and_plan_write_nothing(self):
+        m = variant(BASE, layout="1.x", gated=True)
+        root, *_ = self.build(m, "pax")
+        before = full_digest(os.path.dirname(root))
+        out = self.path("out", "1.x")
+        self.convert(root, out, m, "fw2te", "--dry-run")
+        zarrio.run("plan", f"--input-path={root}", f"--output-path={out}", *m.flags("fw2te"))
+        self.assertFalse(os.path.exists(os.path.dirname(out)), "a dry run wrote output")
+        self.assertEqual(full_digest(os.path.dirname(root)), before)
+        self.assert_no_temp_leftovers()
+        # and a dry run still checks shapes
+        bad = [f if not f.startswith("--num-of-head=") else "--num-of-head=2" for f in m.flags("fw2te")]
+        p = zarrio.run("convert", f"--input-path={root}", f"--output-path={out}", *bad, "--dry-run", check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("combined_qkv", p.stderr)
+
     # ------------------------------------------------------------------ determinism
     def test_jobs_and_memory_limit_give_identical_bytes(self):
         m = variant(BASE, L=3, E=64, N=4, H=16, F=128, chunking="tp", gated=True, layout="1.x")
