@@ -32,7 +32,7 @@ struct ConvertFlags {
   std::string qkv_layout = "qkv_packed", gated_order = "linear_first";
   bool gen_fp8_meta = false;
   int64_t amax_history_len = 1024;
-  bool dry_run = false, overwrite = false, quiet = false;
+  bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
   int jobs = 0;
   std::string memory_limit = "0", compressor = "keep";
   int compression_level = -1;
@@ -177,6 +177,7 @@ int run_convert(const ConvertFlags& f) {
   uint64_t limit = parse_bytes(f.memory_limit);
   exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
+  exec_settings.stream_slabs = !f.no_streaming;
   bool show_progress = !f.quiet && ::isatty(STDERR_FILENO);
   std::mutex progress_mu;
   if (show_progress) {
@@ -268,6 +269,9 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
       ->check(CLI::IsMember({"keep", "gzip", "zlib", "zstd", "none"}));
   app.add_option("--compression-level", f->compression_level, "level for --compressor (default 1)");
   app.add_flag("--quiet,-q", f->quiet, "no progress bar and no summary");
+  app.add_flag("--no-streaming", f->no_streaming,
+               "decode whole chunks even where slab streaming is possible (for testing)")
+      ->group("Debugging");
   return [f] { return run_convert(*f); };
 }
 

@@ -162,7 +162,7 @@ int64_t slab_rows(const std::vector<const RegionStream*>& streams) {
 
 }  // namespace
 
-uint64_t block_memory(const plan::TransformJob& job, const VBox& block) {
+uint64_t block_memory(const plan::TransformJob& job, const VBox& block, bool stream_slabs) {
   const auto& r = job.rearrangement;
   uint64_t region_bytes = 0, chunk_bytes = 0, row_bytes = 0;
   auto add = [&](const transform::ArrayView& view, const zarr::ArrayMetadata& m) {
@@ -175,7 +175,7 @@ uint64_t block_memory(const plan::TransformJob& job, const VBox& block) {
   };
   for (size_t i = 0; i < job.inputs.size(); ++i) add(r.inputs[i], job.inputs[i]->metadata);
   for (size_t i = 0; i < job.outputs.size(); ++i) add(r.outputs[i], job.outputs[i].metadata);
-  if (r.slab_axis() >= 0) {
+  if (stream_slabs && r.slab_axis() >= 0) {
     uint64_t rows = std::max<uint64_t>(1, kSlabTargetBytes / std::max<uint64_t>(row_bytes, 1));
     // Each slab holds its region rows plus one chunk-row copy per array.
     return std::min(region_bytes, rows * row_bytes) * 2;
@@ -184,7 +184,7 @@ uint64_t block_memory(const plan::TransformJob& job, const VBox& block) {
 }
 
 void run_block(const plan::TransformJob& job, const JobArrays& arrays, const VBox& block,
-               AmaxAccumulator* amax, BlockCounters& counters) {
+               AmaxAccumulator* amax, BlockCounters& counters, bool stream_slabs) {
   const auto& r = job.rearrangement;
   const size_t item = job.outputs[0].metadata.dtype.itemsize;
   auto ins = make_slots(r, r.inputs, arrays.inputs, block);
@@ -217,7 +217,7 @@ void run_block(const plan::TransformJob& job, const JobArrays& arrays, const VBo
     counters.stored_bytes += stored;
   };
 
-  int a = r.slab_axis();
+  int a = stream_slabs ? r.slab_axis() : -1;
   if (a < 0) {
     process(block, [](const RegionStream& s) {
       return std::pair<int64_t, int64_t>{s.start()[0], s.start()[0] + s.size()[0]};

@@ -156,8 +156,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
     for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
     for (const auto& block : job.rearrangement.plan_blocks(in_chunks, out_chunks)) {
-      tasks.push_back({block_memory(job, block), [&, acc, j, block] {
-        run_block(plan.jobs[j], job_arrays[j], block, acc, counters);
+      tasks.push_back({block_memory(job, block, settings.stream_slabs), [&, acc, j, block] {
+        run_block(plan.jobs[j], job_arrays[j], block, acc, counters, settings.stream_slabs);
       }});
     }
   }

@@ -20,6 +20,7 @@ struct ExecSettings {
   // Called from worker threads with (bytes done, bytes total); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* cancel = nullptr;
+  bool stream_slabs = true;  // false: decode whole chunks (reference path for tests)
 };
 
 struct ExecResult {

@@ -55,7 +55,7 @@ def shape_text(shape):
 
 
 def squash(text):
-    """Message text with every shape-like group reduced to `d,d,d` (no spaces or brackets)."""
+    """Message text without whitespace, so that shapes read `3,16,4,4` whatever the spacing."""
     return re.sub(r"\s+", "", text)
 
 
@@ -287,7 +287,7 @@ class PaxTest(unittest.TestCase):
     # ------------------------------------------------------------------ semantics
     def pax_forward(self, m, get, x, attn):
         """Pax einsum semantics of one layer: q, k, v [N|K, H]; post output [E]; MLP outputs."""
-        E, N, H, K = m.E, m.N, m.H, m.KV
+        H, K = m.H, m.KV
         bias = not m.skip_bias
         if not m.split_qkv:
             w = get("self_attention.combined_qkv.w")
@@ -416,7 +416,8 @@ class PaxTest(unittest.TestCase):
         extra = ["--gen-fp8-meta"] + ([f"--amax-history-len={hist}"] if hist is not None else [])
         out, exp = self.scenario(m, "fw2te", extra=extra, fp8_hist=hist or 1024)
         fp8 = [n for n in exp.arrays if n.startswith("mdl_vars.fp8_metas.")]
-        per_layer = (2 + (2 if m.kv_packed else 1) * 1 + 1) * 6  # out, mlp x2, qkv|query+kv
+        gemms = (2 if m.kv_packed else 1) + 1 + 2       # qkv | query + kv; out; mlp wi + wo
+        per_layer = gemms * 6                            # amax_{i,w,g} + scale_{i,w,g}
         self.assertEqual(len(fp8), per_layer * (1 if m.repeat else m.L))
         for n in fp8:   # sanity of the independently computed expectation itself
             a = exp.arrays[n].data

@@ -58,7 +58,7 @@ class Model:
 
     def flags(self, direction, embed_dim=True):
         """te-ckpt convert flags describing this model."""
-        f = [f"--fw=pax", f"--direction={direction}", f"--num-of-layer={self.L}",
+        f = ["--fw=pax", f"--direction={direction}", f"--num-of-layer={self.L}",
              f"--num-of-head={self.N}", f"--head-dim={self.H}", f"--mlp-intermediate-dim={self.F}"]
         if embed_dim:
             f.append(f"--embed-dim={self.E}")
@@ -155,7 +155,7 @@ class Model:
 def pax_layer_to_te(m, get):
     """One layer (or the stacked repeat block): `get(pax_suffix)` -> array with optional leading
     axes. Returns {te_suffix: array}. Pure numpy, element moves only."""
-    E, N, H, K, D, F = m.E, m.N, m.H, m.KV, m.D, m.F
+    E, H, K, D = m.E, m.H, m.KV, m.D
     t = {}
     attn = "attention.query" if m.kv_packed else "attention.qkv"
     if not m.skip_ln:
