@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"te-ckpt: convert JAX checkpoints between TransformerEngine and Pax/T5X layouts"};
   app.set_version_flag("--version", "te-ckpt 0.1.0");
   app.require_subcommand(0, 1);
+  // Like argparse: an option given twice takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto* convert = app.add_subcommand("convert", "Convert a checkpoint (the original tool's flags)");
   auto* plan = app.add_subcommand("plan", "Show what convert would do; write nothing");
   auto* inspect = app.add_subcommand("inspect", "Detect what PATH is and list its arrays");

@@ -42,7 +42,7 @@ class RegionStream {
       reader->read(tmp);
       strided_copy(tmp.data(), chunk_strides(), out + dst_off, region_strides(), extent, m_.dtype.itemsize);
       if (last_rows) {
-        discard(*reader, padding_rows() * chunk_row_bytes());
+        discard(*reader, padding_rows(index[0]) * chunk_row_bytes());
         reader->finish();
         readers_.erase(index);
       }
@@ -61,7 +61,7 @@ class RegionStream {
       strided_copy(in + src_off, region_strides(), tmp.data(), chunk_strides(), extent, m_.dtype.itemsize);
       writer->write(tmp);
       if (last_rows) {
-        write_zeros(*writer, padding_rows() * chunk_row_bytes());
+        write_zeros(*writer, padding_rows(index[0]) * chunk_row_bytes());
         stored += writer->finish();
         writers_.erase(index);
       }
@@ -73,11 +73,11 @@ class RegionStream {
   size_t chunk_row_bytes() const { return static_cast<size_t>(inner_elements(m_.chunks)) * m_.dtype.itemsize; }
   std::vector<int64_t> chunk_strides() const { return c_order_strides(m_.chunks, m_.dtype.itemsize); }
   std::vector<int64_t> region_strides() const { return c_order_strides(size_, m_.dtype.itemsize); }
-  // Rows of the array's last chunk along axis 0 that lie beyond the array (stored as padding).
-  size_t padding_rows() const {
+  // Rows of chunk `k` along axis 0 that lie beyond the array (stored as padding): only the last
+  // chunk along axis 0 has any.
+  size_t padding_rows(int64_t k) const {
     int64_t c0 = m_.chunks[0];
-    int64_t n = m_.shape[0];
-    return static_cast<size_t>((c0 - n % c0) % c0);
+    return static_cast<size_t>((k + 1) * c0 - std::min((k + 1) * c0, m_.shape[0]));
   }
 
   // Calls visit(chunk index, rows, valid extent, offset in region buffer, last rows of chunk) for

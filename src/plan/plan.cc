@@ -150,7 +150,7 @@ class Planner {
               {"d", o_.heads * o_.head_dim}, {"s", 3}};
   }
 
-  // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H).
+  // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H), or 0.
   int64_t infer_embed_dim() const {
     for (const auto& stack : stacks_) {
       for (const auto& group : stack.groups) {
@@ -166,8 +166,7 @@ class Planner {
         }
       }
     }
-    fail("{}: cannot infer the embedding dimension (no layer array found); pass --embed-dim",
-         ckpt_.path.string());
+    return 0;  // no layer array at all: planning reports the first missing array with a hint
   }
 
   // The weight category and every optimizer-state group that mirrors it.
@@ -205,6 +204,7 @@ class Planner {
         categories_.push_back(cat);
       }
     }
+    if (o_.weight_only) drop_mirrors();
     if (o_.weight_only && o_.framework == Framework::kT5x) drop_category("state.param_states.");
     if (o_.weight_only && dropped_optimizer_ > 0) {
       plan_.notes.push_back(fmt::format(
@@ -217,6 +217,27 @@ class Planner {
     fail("{}: Adafactor factored optimizer state cannot be converted like its weight; pass "
          "--weight-only to convert the weights and leave the optimizer state out",
          name);
+  }
+
+  // --weight-only: every array outside the weights whose name ends with a weight's path (the
+  // optimizer moments of non-layer weights too, e.g. Pax's opt_states_0.no_prefix_2.m.params.*).
+  void drop_mirrors() {
+    const std::string root = o_.framework == Framework::kPax ? "mdl_vars." : "target.";
+    std::set<std::string> weight_paths;
+    for (const auto& [name, entry] : by_name_) {
+      if (starts_with(name, weight_category_)) weight_paths.insert(name.substr(root.size()));
+    }
+    for (const auto& [name, entry] : by_name_) {
+      if (starts_with(name, root) || consumed_.count(name)) continue;
+      for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+        if (weight_paths.count(name.substr(dot + 1))) {
+          consumed_.insert(name);
+          plan_.dropped.push_back(name);
+          ++dropped_optimizer_;
+          break;
+        }
+      }
+    }
   }
 
   void drop_category(const std::string& cat) {
@@ -238,7 +259,7 @@ class Planner {
 
   // Tries one rule for one layer: every source exists and has the expected shape.
   std::optional<Binding> bind(const rules::Rule& rule, const std::string& cat,
-                              const std::string& prefix, std::string& why) {
+                              const std::string& prefix, int layer, std::string& why) {
     Binding b{&rule, {}, {}, {}};
     for (const auto& name : src_side(rule).names) {
       std::string full = cat + prefix + "." + name;
@@ -247,11 +268,14 @@ class Planner {
         why = fmt::format("no array {}", full);
         if (!rule.hint.empty()) why += ": " + rule.hint;
         if (!any_with_prefix(cat + prefix + ".")) {
-          why += fmt::format(" (nothing is named {}{}.*{})", cat, prefix,
-                             o_.framework == Framework::kPax
-                                 ? (o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
-                                                  : "; is this a repeat checkpoint (--pax-repeat)?")
-                                 : "");
+          std::string guess;
+          if (layer > 0) {
+            guess = fmt::format("; does the checkpoint have only {} layers (--num-of-layer)?", layer);
+          } else if (o_.framework == Framework::kPax) {
+            guess = o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
+                                  : "; is this a repeat checkpoint (--pax-repeat)?";
+          }
+          why += fmt::format(" (nothing is named {}{}.*{})", cat, prefix, guess);
         }
         return std::nullopt;
       }
@@ -313,7 +337,7 @@ class Planner {
         std::string first_why;
         for (const auto& rule : group.alternatives) {
           std::string why;
-          chosen = bind(rule, cat, src, why);
+          chosen = bind(rule, cat, src, i, why);
           if (chosen) break;
           if (first_why.empty() || (first_why.starts_with("no array") && !why.starts_with("no array"))) {
             first_why = why;

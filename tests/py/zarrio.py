@@ -30,7 +30,7 @@ def codec_json(name, level=1):
 def write_array(path, data, zarr_dtype=None, chunks=None, compressor=("zstd", 1)):
     """Writes `data` as a TensorStore-style zarr v2 array (every chunk stored, edges padded)."""
     zarr_dtype = zarr_dtype or data.dtype.str
-    data = np.ascontiguousarray(data, dtype=numpy_dtype(zarr_dtype))
+    data = np.require(np.asarray(data, dtype=numpy_dtype(zarr_dtype)), requirements="C")  # keeps rank 0
     shape = list(data.shape)
     chunks = list(chunks or shape)
     comp = codec_json(*compressor) if isinstance(compressor, tuple) else compressor
