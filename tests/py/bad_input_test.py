@@ -1,0 +1,331 @@
+"""One test per row of docs/bad-inputs.md: build the bad input, run te-ckpt, and check the exit
+status, the documented message, that nothing was written and that the input is unchanged."""
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import unittest
+
+import msgpack
+import numcodecs
+import numpy as np
+
+import paxgen
+import zarrio
+
+DOC = os.path.join(os.path.dirname(__file__), "../../docs/bad-inputs.md")
+PAX = ["--fw=pax", "--direction=fw2te", "--num-of-layer=2", "--num-of-head=4", "--head-dim=16",
+       "--mlp-intermediate-dim=128"]
+T5X = ["--fw=t5x", "--direction=fw2te", "--num-of-layer=2", "--num-of-head=4", "--head-dim=16",
+       "--mlp-intermediate-dim=128", "--embed-dim=64"]
+LAYER0 = "mdl_vars.params.lm.transformer.x_layers_0."
+POST = LAYER0 + "self_attention.post.w"
+
+
+def documented_cases():
+    cases = {}
+    with open(DOC) as f:
+        for line in f:
+            m = re.match(r"^\| ([a-z0-9-]+) \| .* \| `(.*)` \|$", line.strip())
+            if m:
+                cases[m.group(1)] = m.group(2)
+    return cases
+
+
+def message_regex(doc_message):
+    return ".*".join(re.escape(part) for part in doc_message.split("…"))
+
+
+class BadInputTest(unittest.TestCase):
+    CASES = documented_cases()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.src = os.path.join(self.dir, "src")
+        self.out = os.path.join(self.dir, "out")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    # --- inputs ----------------------------------------------------------------------------------
+    def pax(self, **model):
+        m = paxgen.Model(L=2, N=4, H=16, E=64, F=128, opt=False, **model)
+        paxgen.write(paxgen.make_pax(m), self.src)
+        return self.src
+
+    def t5x(self):
+        zarrio.run("example", "--output-path", self.src, "--fw", "t5x", "--num-of-layer", 2,
+                   "--mlp-intermediate-dim", 128, "--no-optimizer-state", "--use-gated-activations")
+        return self.src
+
+    def edit_zarray(self, array, **changes):
+        path = os.path.join(self.src, array, ".zarray")
+        meta = zarrio.read_metadata(os.path.join(self.src, array))
+        meta.update(changes)
+        with open(path, "w") as f:
+            json.dump(meta, f)
+
+    def rewrite_chunk(self, array, data):
+        with open(os.path.join(self.src, array, "0.0.0"), "wb") as f:
+            f.write(data)
+
+    # --- the check -------------------------------------------------------------------------------
+    def check(self, case, args, exit_code=1):
+        expected = self.CASES[case]
+        digest = zarrio.tree_digest(self.src) if os.path.isdir(self.src) else None
+        r = zarrio.run(*args, check=False)
+        self.assertEqual(r.returncode, exit_code, f"{case}: {r.stderr}")
+        text = r.stderr + r.stdout
+        self.assertRegex(text, message_regex(expected), case)
+        if exit_code == 1:
+            self.assertTrue(text.startswith("te-ckpt: error: "), text)
+            self.assertEqual(text.count("\n"), 1, "one line")
+        self.assertFalse(os.path.exists(self.out), "output written")
+        self.assertEqual([n for n in os.listdir(self.dir) if "te-ckpt-tmp" in n], [])
+        if digest:
+            self.assertEqual(zarrio.tree_digest(self.src), digest, "input changed")
+
+    def convert(self, case, *extra, flags=PAX):
+        self.check(case, ["convert", "--input-path", self.src, "--output-path", self.out, *flags, *extra])
+
+    # --- one test per documented row -------------------------------------------------------------
+    def test_every_documented_case_has_a_test(self):
+        tests = {n[len("test_"):].replace("_", "-") for n in dir(self) if n.startswith("test_")}
+        self.assertGreaterEqual(len(self.CASES), 25)
+        self.assertEqual(sorted(set(self.CASES) - tests), [])
+
+    def test_missing_array(self):
+        self.pax()
+        shutil.rmtree(os.path.join(self.src, POST.replace("x_layers_0", "x_layers_1")))
+        self.convert("missing-array")
+
+    def test_missing_split(self):
+        self.pax(split_qkv=True)
+        self.convert("missing-split")
+
+    def test_wrong_heads(self):
+        self.pax()
+        self.convert("wrong-heads", "--num-of-head=8")
+
+    def test_wrong_embed(self):
+        self.pax()
+        self.convert("wrong-embed", "--embed-dim=32")
+
+    def test_too_few_layers(self):
+        self.pax()
+        self.convert("too-few-layers", "--num-of-layer=1")
+
+    def test_too_many_layers(self):
+        self.pax()
+        self.convert("too-many-layers", "--num-of-layer=3")
+
+    def test_not_repeat(self):
+        self.pax()
+        self.convert("not-repeat", "--pax-repeat")
+
+    def test_dtype_pair(self):
+        self.pax(gated=True)
+        gate = os.path.join(self.src, LAYER0 + "ff_layer.ffn_layer1_gate.linear.w")
+        data, _ = zarrio.read_array(gate)
+        shutil.rmtree(gate)
+        zarrio.write_array(gate, zarrio.f32_to_bf16(data), "bfloat16")
+        self.convert("dtype-pair", "--use-gated-activations")
+
+    def test_corrupt_chunk(self):
+        self.pax()
+        with open(os.path.join(self.src, LAYER0 + "self_attention.combined_qkv.w", "0.0.0.0"), "r+b") as f:
+            f.seek(6)
+            f.write(b"\xff" * 64)
+        self.convert("corrupt-chunk")
+
+    def test_truncated_chunk(self):
+        self.pax(codec="gzip")
+        path = os.path.join(self.src, POST, "0.0.0")
+        data = open(path, "rb").read()
+        self.rewrite_chunk(POST, data[: len(data) // 2])
+        self.convert("truncated-chunk")
+
+    def test_wrong_size_chunk(self):
+        self.pax()
+        self.rewrite_chunk(POST, numcodecs.Zstd(1).encode(bytes(4096)))
+        self.convert("wrong-size-chunk")
+
+    def test_trailing_data(self):
+        self.pax(codec="gzip")
+        path = os.path.join(self.src, POST, "0.0.0")
+        self.rewrite_chunk(POST, open(path, "rb").read() + b"garbage")
+        self.convert("trailing-data")
+
+    def test_malformed_zarray(self):
+        self.pax()
+        with open(os.path.join(self.src, POST, ".zarray"), "w") as f:
+            f.write("{not json")
+        self.convert("malformed-zarray")
+
+    def test_unsupported_dtype(self):
+        self.pax()
+        self.edit_zarray(POST, dtype="<U4")
+        self.convert("unsupported-dtype")
+
+    def test_unsupported_codec(self):
+        self.pax()
+        self.edit_zarray(POST, compressor={"id": "lzma"})
+        self.convert("unsupported-codec")
+
+    def test_filters(self):
+        self.pax()
+        self.edit_zarray(POST, filters=[{"id": "delta", "dtype": "<f4"}])
+        self.convert("filters")
+
+    def test_zarr_format(self):
+        self.pax()
+        self.edit_zarray(POST, zarr_format=3)
+        self.convert("zarr-format")
+
+    def test_zarr3(self):
+        os.makedirs(self.src)
+        with open(os.path.join(self.src, "zarr.json"), "w") as f:
+            f.write('{"zarr_format": 3, "node_type": "array"}')
+        self.check("zarr3", ["inspect", self.src])
+
+    def edit_index(self, edit):
+        path = os.path.join(self.src, "checkpoint")
+        with open(path, "rb") as f:
+            index = msgpack.unpackb(f.read(), raw=False, strict_map_key=False)
+        edit(index["optimizer"]["target"]["encoder"]["layers_0"]["mlp"]["wo"]["kernel"])
+        with open(path, "wb") as f:
+            f.write(msgpack.packb(index, use_bin_type=True))
+
+    def test_index_missing_folder(self):
+        self.t5x()
+        shutil.rmtree(os.path.join(self.src, "target.encoder.layers_0.mlp.wo.kernel"))
+        self.convert("index-missing-folder", flags=T5X)
+
+    def test_index_shape(self):
+        self.t5x()
+        self.edit_index(lambda spec: spec["metadata"].update(shape=[128, 32]))
+        self.convert("index-shape", flags=T5X)
+
+    def test_malformed_index(self):
+        self.t5x()
+        with open(os.path.join(self.src, "checkpoint"), "wb") as f:
+            f.write(b"\xc1 not msgpack")
+        self.convert("malformed-index", flags=T5X)
+
+    def test_orbax(self):
+        self.pax()
+        open(os.path.join(self.src, "_METADATA"), "w").write("{}")
+        self.convert("orbax")
+
+    def test_orbax_t5x(self):
+        shutil.copytree(os.path.join(zarrio.SHARED, "fixtures/t5x/tiny_orbax/1"), self.src)
+        self.convert("orbax-t5x", flags=T5X)
+
+    def test_ocdbt(self):
+        self.pax(layout="1.x")
+        open(os.path.join(self.src, "state", "manifest.ocdbt"), "wb").write(b"\0")
+        self.convert("ocdbt")
+
+    def test_not_a_checkpoint(self):
+        os.makedirs(self.src)
+        self.convert("not-a-checkpoint")
+
+    def test_wrong_framework(self):
+        self.pax()
+        self.convert("wrong-framework", flags=T5X)
+
+    def test_t5x_embed(self):
+        self.t5x()
+        self.convert("t5x-embed", flags=[f for f in T5X if not f.startswith("--embed-dim")])
+
+    def test_kv_packed(self):
+        self.pax()
+        self.convert("kv-packed", "--te-qkv-layout=kv_packed", "--num-gqa-groups=2")
+
+    def test_gqa_divide(self):
+        self.pax()
+        self.convert("gqa-divide", "--num-gqa-groups=3")
+
+    def test_fp8_te2fw(self):
+        self.pax()
+        self.convert("fp8-te2fw", "--gen-fp8-meta", "--direction=te2fw")
+
+    def test_amax_history(self):
+        self.pax()
+        self.convert("amax-history", "--gen-fp8-meta", "--amax-history-len=0")
+
+    def test_fp8_nan(self):
+        self.pax()
+        qkv = os.path.join(self.src, LAYER0 + "self_attention.combined_qkv.w")
+        data, dtype = zarrio.read_array(qkv)
+        data[1, 2, 3, 4] = np.nan
+        shutil.rmtree(qkv)
+        zarrio.write_array(qkv, data, dtype)
+        self.convert("fp8-nan", "--gen-fp8-meta")
+
+    def test_adafactor(self):
+        self.pax()
+        name = "opt_states_0_2.vr.params." + LAYER0[len("mdl_vars.params."):] + "self_attention.post.w"
+        zarrio.write_array(os.path.join(self.src, name), np.zeros([64, 4], np.float32))
+        self.convert("adafactor")
+
+    def test_output_is_input(self):
+        self.pax()
+        self.check("output-is-input", ["convert", "--input-path", self.src, "--output-path", self.src, *PAX])
+
+    def test_output_inside_input(self):
+        self.pax()
+        inside = os.path.join(self.src, "converted")
+        self.check("output-inside-input", ["convert", "--input-path", self.src, "--output-path", inside, *PAX])
+        self.assertFalse(os.path.exists(inside))
+
+    def test_output_not_empty(self):
+        self.pax()
+        os.makedirs(os.path.join(self.dir, "full"))
+        open(os.path.join(self.dir, "full", "keep"), "w").write("precious")
+        self.check("output-not-empty",
+                   ["convert", "--input-path", self.src, "--output-path", os.path.join(self.dir, "full"), *PAX])
+        self.assertEqual(open(os.path.join(self.dir, "full", "keep")).read(), "precious")
+
+    def test_output_locked(self):
+        self.pax()
+        with open(os.path.join(self.dir, ".out.te-ckpt-lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.convert("output-locked")
+
+    def test_leftover_temp(self):
+        self.pax()
+        os.makedirs(os.path.join(self.dir, "old"))
+        temp = os.path.join(self.dir, "old", "ckpt.te-ckpt-tmp-12345")
+        os.rename(self.src, temp)
+        self.src = temp
+        self.check("leftover-temp", ["inspect", temp])
+
+    def test_no_input(self):
+        self.convert("no-input")
+
+    def test_unreadable_input(self):
+        if os.geteuid() == 0:
+            self.skipTest("root reads everything")
+        self.pax()
+        os.chmod(self.src, 0)
+        try:
+            self.check("unreadable-input", ["convert", "--input-path", self.src, "--output-path", self.out, *PAX])
+        finally:
+            os.chmod(self.src, 0o755)
+
+    def test_missing_chunk_reads_as_fill_value(self):
+        self.pax()
+        os.remove(os.path.join(self.src, POST, "0.0.0"))
+        self.edit_zarray(POST, fill_value=0.5)
+        zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX, "-q")
+        out, _ = zarrio.read_array(os.path.join(
+            self.out, LAYER0 + "transformerlayer.cld.attention.out.kernel"))
+        self.assertTrue(np.all(out == np.float32(0.5)))
+
+
+if __name__ == "__main__":
+    unittest.main()
