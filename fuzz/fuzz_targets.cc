@@ -29,7 +29,8 @@ void expect_only_te_errors(F&& f) {
 
 void zarray(const uint8_t* data, size_t size) {
   expect_only_te_errors([&] {
-    auto m = zarr::ArrayMetadata::parse(std::string(reinterpret_cast<const char*>(data), size), "fuzz/.zarray");
+    auto m = zarr::ArrayMetadata::parse(std::string(reinterpret_cast<const char*>(data), size),
+                                        "fuzz/.zarray");
     (void)m.to_json_string();
     (void)m.num_chunks();
   });
@@ -60,12 +61,14 @@ void pax_metadata(const uint8_t* data, size_t size) {
 
 void chunk_codecs(const uint8_t* data, size_t size) {
   if (size < 3) return;
-  static const char* kCodecs[] = {R"({"id":"gzip","level":1})", R"({"id":"zlib","level":1})",
-                                  R"({"id":"zstd","level":1})", R"({"id":"bz2","level":1})",
-                                  R"({"id":"blosc","cname":"lz4","clevel":5,"shuffle":1,"blocksize":0})"};
+  static const char* kCodecs[] = {
+      R"({"id":"gzip","level":1})", R"({"id":"zlib","level":1})", R"({"id":"zstd","level":1})",
+      R"({"id":"bz2","level":1})",
+      R"({"id":"blosc","cname":"lz4","clevel":5,"shuffle":1,"blocksize":0})"};
   auto codec = zarr::codec_from_json(nlohmann::json::parse(kCodecs[data[0] % 5]), "fuzz");
   size_t decoded_size = (size_t{data[1]} << 4) | (data[2] & 0xf);
-  expect_only_te_errors([&] { (void)codec->decode(bytes(data + 3, size - 3), decoded_size, "fuzz/chunk"); });
+  expect_only_te_errors(
+      [&] { (void)codec->decode(bytes(data + 3, size - 3), decoded_size, "fuzz/chunk"); });
 }
 
 void pattern(const uint8_t* data, size_t size) {

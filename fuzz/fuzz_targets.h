@@ -8,10 +8,10 @@
 
 namespace te::fuzz {
 
-void zarray(const uint8_t* data, size_t size);        // .zarray JSON
-void msgpack_index(const uint8_t* data, size_t size); // T5X msgpack index + its leaves
-void pax_metadata(const uint8_t* data, size_t size);  // Pax metadata/metadata JSON
-void chunk_codecs(const uint8_t* data, size_t size);  // first byte picks the codec
-void pattern(const uint8_t* data, size_t size);       // rule axis patterns
+void zarray(const uint8_t* data, size_t size);         // .zarray JSON
+void msgpack_index(const uint8_t* data, size_t size);  // T5X msgpack index + its leaves
+void pax_metadata(const uint8_t* data, size_t size);   // Pax metadata/metadata JSON
+void chunk_codecs(const uint8_t* data, size_t size);   // first byte picks the codec
+void pattern(const uint8_t* data, size_t size);        // rule axis patterns
 
 }  // namespace te::fuzz

@@ -30,15 +30,17 @@ void refuse_unsupported(const fs::path& path) {
   std::string name = path.filename().string();
   if (name.empty()) name = path.parent_path().filename().string();
   if (name.find(kTempMarker) != std::string::npos) {
-    fail("{}: this is a temporary folder left by an interrupted te-ckpt run, not a checkpoint "
-         "(delete it, or rerun the conversion, which removes it)",
-         path.string());
+    fail(
+        "{}: this is a temporary folder left by an interrupted te-ckpt run, not a checkpoint "
+        "(delete it, or rerun the conversion, which removes it)",
+        path.string());
   }
   for (const fs::path& dir : {path, path / "state"}) {
     if (path_exists(dir / "manifest.ocdbt")) {
-      fail("{}: this is an OCDBT checkpoint ({} exists); OCDBT is not supported yet (te-ckpt reads "
-           "per-array zarr v2 checkpoints)",
-           path.string(), (dir / "manifest.ocdbt").string());
+      fail(
+          "{}: this is an OCDBT checkpoint ({} exists); OCDBT is not supported yet (te-ckpt reads "
+          "per-array zarr v2 checkpoints)",
+          path.string(), (dir / "manifest.ocdbt").string());
     }
     if (path_exists(dir / "_METADATA")) {
       fail("{}: this is an Orbax checkpoint ({} exists); Orbax checkpoints are not supported yet",
@@ -54,14 +56,17 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
   Bytes data = read_file(index_file);
   msgpack::Value root = msgpack::decode(data, index_file.string());
   if (!T5xIndex::is_t5x_document(root)) {
-    if (root.find("_optimizer") || (root.is_map() &&
-                                    to_string(data).find("PLACEHOLDER://") != std::string::npos)) {
-      fail("{}: this is an Orbax-format T5X checkpoint (PLACEHOLDER:// leaves); Orbax checkpoints are "
-           "not supported yet",
-           index_file.string());
+    if (root.find("_optimizer") ||
+        (root.is_map() && to_string(data).find("PLACEHOLDER://") != std::string::npos)) {
+      fail(
+          "{}: this is an Orbax-format T5X checkpoint (PLACEHOLDER:// leaves); Orbax checkpoints "
+          "are "
+          "not supported yet",
+          index_file.string());
     }
     if (root.find("flattened_state")) {
-      fail("{}: this is a Pax FLAX (msgpack-only) checkpoint; it is not supported", index_file.string());
+      fail("{}: this is a Pax FLAX (msgpack-only) checkpoint; it is not supported",
+           index_file.string());
     }
     fail("{}: not a T5X index (top-level keys must be exactly \"version\" and \"optimizer\")",
          index_file.string());
@@ -72,7 +77,8 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
     std::string where = index_file.string() + ": " + leaf.path;
     if (leaf.inline_array) {
       const InlineArray& a = *leaf.inline_array;
-      ArrayEntry e{leaf.path, zarr::ArrayMetadata::make(a.shape, a.shape, a.dtype, zarr::make_null_codec()),
+      ArrayEntry e{leaf.path,
+                   zarr::ArrayMetadata::make(a.shape, a.shape, a.dtype, zarr::make_null_codec()),
                    std::nullopt, a, a.data.size()};
       ckpt.arrays.push_back(std::move(e));
       continue;
@@ -83,34 +89,35 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
     indexed_folders.push_back(spec.folder);
     zarr::ArrayMetadata from_spec = spec.to_metadata(where);
     if (!path_exists(folder)) {
-      ckpt.problems.push_back(fmt::format("index entry {} points at folder {}, which does not exist",
-                                          leaf.path, folder.string()));
+      ckpt.problems.push_back(fmt::format(
+          "index entry {} points at folder {}, which does not exist", leaf.path, folder.string()));
       continue;
     }
     zarr::ArrayMetadata metadata = from_spec;
     if (path_exists(folder / ".zarray")) {
       metadata = zarr::ZarrArray::open(folder).metadata();
       if (metadata.shape != from_spec.shape || !(metadata.dtype.name() == spec.dtype_name)) {
-        ckpt.problems.push_back(fmt::format(
-            "index entry {} says {} {} but {} holds {} {}", leaf.path, spec.dtype_name,
-            shape_string(from_spec.shape), (folder / ".zarray").string(), metadata.dtype.name(),
-            shape_string(metadata.shape)));
+        ckpt.problems.push_back(
+            fmt::format("index entry {} says {} {} but {} holds {} {}", leaf.path, spec.dtype_name,
+                        shape_string(from_spec.shape), (folder / ".zarray").string(),
+                        metadata.dtype.name(), shape_string(metadata.shape)));
       }
     }
-    ckpt.arrays.push_back(ArrayEntry{leaf.path, metadata, folder, std::nullopt, folder_bytes(folder)});
+    ckpt.arrays.push_back(
+        ArrayEntry{leaf.path, metadata, folder, std::nullopt, folder_bytes(folder)});
   }
   if (ckpt.path == ckpt.array_root) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(ckpt.path, ec)) {
       std::string name = e.path().filename().string();
       if (name == "checkpoint") continue;
-      bool indexed = std::find(indexed_folders.begin(), indexed_folders.end(), name) !=
-                     indexed_folders.end();
+      bool indexed =
+          std::find(indexed_folders.begin(), indexed_folders.end(), name) != indexed_folders.end();
       if (!indexed) {
         ckpt.other_entries.push_back(name);
         if (path_exists(e.path() / ".zarray")) {
-          ckpt.problems.push_back(
-              fmt::format("array folder {} is not listed in the index (T5X will never read it)", name));
+          ckpt.problems.push_back(fmt::format(
+              "array folder {} is not listed in the index (T5X will never read it)", name));
         }
       }
     }
@@ -128,8 +135,8 @@ void list_array_folder(Checkpoint& ckpt, const fs::path& dir, const fs::path& re
     std::string name = e.path().filename().string();
     if (e.is_directory() && path_exists(e.path() / ".zarray")) {
       auto array = zarr::ZarrArray::open(e.path());
-      ckpt.arrays.push_back(ArrayEntry{name, array.metadata(), e.path(), std::nullopt,
-                                       folder_bytes(e.path())});
+      ckpt.arrays.push_back(
+          ArrayEntry{name, array.metadata(), e.path(), std::nullopt, folder_bytes(e.path())});
     } else {
       ckpt.other_entries.push_back(relative / name);
     }
@@ -203,7 +210,8 @@ Checkpoint open_checkpoint(const fs::path& path) {
       if (name == "state") continue;
       if (name == "metadata") {
         for (const auto& m : fs::directory_iterator(e.path())) {
-          if (m.path().filename() != "metadata") ckpt.other_entries.push_back(fs::path("metadata") / m.path().filename());
+          if (m.path().filename() != "metadata")
+            ckpt.other_entries.push_back(fs::path("metadata") / m.path().filename());
         }
         continue;
       }
@@ -214,9 +222,11 @@ Checkpoint open_checkpoint(const fs::path& path) {
   ckpt.format = Format::kPaxLayout0;
   list_array_folder(ckpt, path, "");
   if (ckpt.arrays.empty()) {
-    fail("{}: not a checkpoint: no T5X index (checkpoint), no Pax state/ + metadata/metadata, and no "
-         "array folders with .zarray",
-         path.string());
+    fail(
+        "{}: not a checkpoint: no T5X index (checkpoint), no Pax state/ + metadata/metadata, and "
+        "no "
+        "array folders with .zarray",
+        path.string());
   }
   return ckpt;
 }

@@ -29,9 +29,9 @@ std::string format_name(Format format);
 struct ArrayEntry {
   std::string name;  // folder name (Pax) or dotted index path below "optimizer" (T5X)
   zarr::ArrayMetadata metadata;
-  std::optional<fs::path> folder;            // stored arrays: the zarr folder
-  std::optional<InlineArray> inline_array;   // T5X arrays stored inside the index
-  uint64_t stored_bytes = 0;                 // bytes of chunk files (or inline data)
+  std::optional<fs::path> folder;           // stored arrays: the zarr folder
+  std::optional<InlineArray> inline_array;  // T5X arrays stored inside the index
+  uint64_t stored_bytes = 0;                // bytes of chunk files (or inline data)
 };
 
 struct Checkpoint {

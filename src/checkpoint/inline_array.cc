@@ -48,7 +48,8 @@ InlineArray decode_ndarray_payload(const msgpack::Extension& ext, const std::str
 std::optional<InlineArray> decode_inline_array(const msgpack::Value& value,
                                                const std::string& where) {
   if (const auto* ext = std::get_if<msgpack::Extension>(&value.v)) {
-    if (ext->type == kNdarrayExt || ext->type == kNpScalarExt) return decode_ndarray_payload(*ext, where);
+    if (ext->type == kNdarrayExt || ext->type == kNpScalarExt)
+      return decode_ndarray_payload(*ext, where);
     return std::nullopt;
   }
   const auto* flag = value.find("__msgpack_chunked_array__");

@@ -19,7 +19,8 @@ struct InlineArray {
 
 // Decodes `value` when it is an inline array leaf; nullopt for any other value. Throws te::Error
 // naming `where` for a malformed inline array.
-std::optional<InlineArray> decode_inline_array(const msgpack::Value& value, const std::string& where);
+std::optional<InlineArray> decode_inline_array(const msgpack::Value& value,
+                                               const std::string& where);
 
 // Encodes as flax does: ext 1 (or 3 for a scalar that was ext 3).
 msgpack::Value encode_inline_array(const InlineArray& array);

@@ -11,26 +11,27 @@ std::vector<PaxMetadataLeaf> pax_metadata_leaves(const nlohmann::json& metadata)
   if (!metadata.is_object() || !metadata.contains("train_state_metadata")) return leaves;
   const auto& tsm = metadata["train_state_metadata"];
   if (!tsm.is_object()) return leaves;
-  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& node,
-                                                                           const std::string& path) {
-    if (!node.is_object()) return;
-    if (node.contains("_array_metadata_tag")) {
-      PaxMetadataLeaf leaf;
-      leaf.name = path;
-      if (node.contains("dtype") && node["dtype"].is_string()) leaf.dtype = node["dtype"].get<std::string>();
-      if (node.contains("is_optax_masked_node") && node["is_optax_masked_node"].is_boolean()) {
-        leaf.masked = node["is_optax_masked_node"].get<bool>();
-      }
-      if (node.contains("unpadded_shape") && node["unpadded_shape"].is_array()) {
-        for (const auto& d : node["unpadded_shape"]) {
-          if (d.is_number_integer()) leaf.shape.push_back(d.get<int64_t>());
+  std::function<void(const nlohmann::json&, const std::string&)> walk =
+      [&](const nlohmann::json& node, const std::string& path) {
+        if (!node.is_object()) return;
+        if (node.contains("_array_metadata_tag")) {
+          PaxMetadataLeaf leaf;
+          leaf.name = path;
+          if (node.contains("dtype") && node["dtype"].is_string())
+            leaf.dtype = node["dtype"].get<std::string>();
+          if (node.contains("is_optax_masked_node") && node["is_optax_masked_node"].is_boolean()) {
+            leaf.masked = node["is_optax_masked_node"].get<bool>();
+          }
+          if (node.contains("unpadded_shape") && node["unpadded_shape"].is_array()) {
+            for (const auto& d : node["unpadded_shape"]) {
+              if (d.is_number_integer()) leaf.shape.push_back(d.get<int64_t>());
+            }
+          }
+          leaves.push_back(std::move(leaf));
+          return;
         }
-      }
-      leaves.push_back(std::move(leaf));
-      return;
-    }
-    for (const auto& [k, child] : node.items()) walk(child, path.empty() ? k : path + "." + k);
-  };
+        for (const auto& [k, child] : node.items()) walk(child, path.empty() ? k : path + "." + k);
+      };
   for (const auto& [k, child] : tsm.items()) walk(child, k);
   return leaves;
 }
@@ -45,7 +46,8 @@ nlohmann::ordered_json make_pax_metadata(const nlohmann::json& source,
     size_t start = std::string("mdl_vars.").size();
     for (;;) {
       size_t dot = leaf.name.find('.', start);
-      std::string key = leaf.name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      std::string key =
+          leaf.name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (dot == std::string::npos) {
         (*node)[key] = {{"_array_metadata_tag", true},
                         {"dtype", leaf.dtype},

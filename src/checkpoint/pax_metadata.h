@@ -1,8 +1,8 @@
 #pragma once
 // Pax's `metadata/metadata` (checkpoint version 1.1): {"version": 1.1, "train_state_metadata":
 // {"mdl_vars": TREE}}, TREE nesting the mdl_vars array names split at '.', each leaf
-// {"_array_metadata_tag": true, "dtype": ..., "is_optax_masked_node": false, "unpadded_shape": [...]}.
-// Pax compares it with the model on restore, so a conversion regenerates it for its output.
+// {"_array_metadata_tag": true, "dtype": ..., "is_optax_masked_node": false, "unpadded_shape":
+// [...]}. Pax compares it with the model on restore, so a conversion regenerates it for its output.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,10 +12,10 @@
 namespace te::checkpoint {
 
 struct PaxMetadataLeaf {
-  std::string name;        // the full array name, e.g. "mdl_vars.params.lm.final_ln.scale"
-  std::string dtype;       // the model variable's dtype name
+  std::string name;   // the full array name, e.g. "mdl_vars.params.lm.final_ln.scale"
+  std::string dtype;  // the model variable's dtype name
   Shape shape;
-  bool masked = false;     // is_optax_masked_node
+  bool masked = false;  // is_optax_masked_node
 };
 
 // The leaves recorded in a metadata document (flattened back to full names).
@@ -23,7 +23,8 @@ std::vector<PaxMetadataLeaf> pax_metadata_leaves(const nlohmann::json& metadata)
 
 // The document describing `leaves` (only names under "mdl_vars." are recorded), keeping the
 // source document's version.
-nlohmann::ordered_json make_pax_metadata(const nlohmann::json& source, const std::vector<PaxMetadataLeaf>& leaves);
+nlohmann::ordered_json make_pax_metadata(const nlohmann::json& source,
+                                         const std::vector<PaxMetadataLeaf>& leaves);
 
 // Serialises as Python's json.dumps does (", " and ": " separators, one line).
 std::string python_json_dumps(const nlohmann::ordered_json& value);

@@ -11,7 +11,8 @@ namespace {
 // T5X's tensorstore_leaf test (driver, kvstore, metadata); TensorStore < 0.1.14 had "path" in
 // place of "kvstore".
 bool is_spec_map(const msgpack::Value& v) {
-  return v.is_map() && v.find("driver") && v.find("metadata") && (v.find("kvstore") || v.find("path"));
+  return v.is_map() && v.find("driver") && v.find("metadata") &&
+         (v.find("kvstore") || v.find("path"));
 }
 bool is_chunked_array(const msgpack::Value& v) {
   return v.is_map() && v.find("__msgpack_chunked_array__");
@@ -48,7 +49,8 @@ nlohmann::json to_json(const msgpack::Value& v) {
           nlohmann::json j = nlohmann::json::array();
           for (const auto& item : x) j.push_back(to_json(item));
           return j;
-        } else if constexpr (std::is_same_v<T, msgpack::Nil> || std::is_same_v<T, msgpack::Binary> ||
+        } else if constexpr (std::is_same_v<T, msgpack::Nil> ||
+                             std::is_same_v<T, msgpack::Binary> ||
                              std::is_same_v<T, msgpack::Extension>) {
           return nullptr;
         } else {
@@ -113,7 +115,8 @@ TensorStoreSpec parse_spec(const msgpack::Value& v, const std::string& where) {
 void sort_nodes(msgpack::Value& v) {
   if (!v.is_map() || is_leaf(v)) return;
   auto& m = v.map();
-  std::stable_sort(m.begin(), m.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(m.begin(), m.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [k, child] : m) sort_nodes(child);
 }
 
@@ -121,7 +124,8 @@ void sort_nodes(msgpack::Value& v) {
 
 zarr::ArrayMetadata TensorStoreSpec::to_metadata(const std::string& where) const {
   auto dtype = zarr::dtype_from_name(dtype_name, where);
-  auto codec = zarr::codec_from_json(compressor.is_null() ? nlohmann::json(nullptr) : compressor, where);
+  auto codec =
+      zarr::codec_from_json(compressor.is_null() ? nlohmann::json(nullptr) : compressor, where);
   if (shape.size() != chunks.size()) fail("{}: spec shape and chunks differ in rank", where);
   Shape c = chunks;
   for (auto& d : c) d = std::max<int64_t>(d, 1);
@@ -137,7 +141,8 @@ T5xIndex T5xIndex::parse(std::span<const std::byte> data, const std::string& whe
   index.where_ = where;
   index.root_ = msgpack::decode(data, where);
   if (!is_t5x_document(index.root_)) {
-    fail("{}: not a T5X index (top-level keys must be exactly \"version\" and \"optimizer\")", where);
+    fail("{}: not a T5X index (top-level keys must be exactly \"version\" and \"optimizer\")",
+         where);
   }
   return index;
 }
@@ -172,7 +177,8 @@ void T5xIndex::remove(const std::string& path) {
   size_t start = 0;
   for (;;) {
     size_t dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     chain.emplace_back(node, key);
     if (dot == std::string::npos) break;
     node = node->find(key);
@@ -196,7 +202,8 @@ void T5xIndex::set(const std::string& path, msgpack::Value leaf) {
   size_t start = 0;
   for (;;) {
     size_t dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     msgpack::Value* child = node->find(key);
     if (dot == std::string::npos) {
       if (child) {
@@ -218,7 +225,9 @@ void T5xIndex::set(const std::string& path, msgpack::Value leaf) {
   }
 }
 
-void T5xIndex::sort_keys() { sort_nodes(*root_.find("optimizer")); }
+void T5xIndex::sort_keys() {
+  sort_nodes(*root_.find("optimizer"));
+}
 
 msgpack::Value T5xIndex::make_spec_leaf(const std::string& folder, const zarr::ArrayMetadata& m) {
   msgpack::Map kvstore{{"driver", std::string("file")}, {"path", folder + "/"}};

@@ -1,8 +1,8 @@
 #pragma once
-// The T5X msgpack index (`checkpoint_N/checkpoint`): {"version": 3, "optimizer": {...}} whose leaves
-// are TensorStore spec dicts (arrays in folders), inline arrays, or plain values. T5X finds every
-// array through this index, so a conversion rewrites it: remove the leaves of arrays that were
-// merged or split away, add spec leaves for new arrays, keep everything else byte for byte.
+// The T5X msgpack index (`checkpoint_N/checkpoint`): {"version": 3, "optimizer": {...}} whose
+// leaves are TensorStore spec dicts (arrays in folders), inline arrays, or plain values. T5X finds
+// every array through this index, so a conversion rewrites it: remove the leaves of arrays that
+// were merged or split away, add spec leaves for new arrays, keep everything else byte for byte.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -30,7 +30,8 @@ struct TensorStoreSpec {
 };
 
 struct T5xLeaf {
-  std::string path;  // dotted key path below "optimizer", e.g. "target.encoder.layers_0.mlp.wo.kernel"
+  std::string
+      path;  // dotted key path below "optimizer", e.g. "target.encoder.layers_0.mlp.wo.kernel"
   std::optional<TensorStoreSpec> spec;
   std::optional<InlineArray> inline_array;
   const msgpack::Value* value = nullptr;  // the raw leaf (valid while the index is unchanged)

@@ -21,7 +21,9 @@ namespace {
 
 std::atomic<bool> g_cancel{false};
 
-extern "C" void on_signal(int) { g_cancel = true; }
+extern "C" void on_signal(int) {
+  g_cancel = true;
+}
 
 struct ConvertFlags {
   std::string input, output, fw, direction;
@@ -61,10 +63,14 @@ uint64_t parse_bytes(const std::string& text) {
   }
   std::string unit = text.substr(used);
   double scale = 1;
-  if (unit == "K" || unit == "KiB" || unit == "k") scale = 1024.0;
-  else if (unit == "M" || unit == "MiB") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GiB") scale = 1024.0 * 1024 * 1024;
-  else if (!unit.empty() && unit != "B") fail("--memory-limit: unknown unit \"{}\" (use K, M or G)", unit);
+  if (unit == "K" || unit == "KiB" || unit == "k")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (!unit.empty() && unit != "B")
+    fail("--memory-limit: unknown unit \"{}\" (use K, M or G)", unit);
   if (v <= 0) fail("--memory-limit must be positive");
   return static_cast<uint64_t>(v * scale);
 }
@@ -87,41 +93,52 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
   o.pax_split_qkv = f.pax_split_qkv;
   o.pax_mqa_drop_head_axis = f.mqa_drop_head_axis;
   o.t5x_fuse_qkv = f.t5x_fuse_qkv;
-  o.qkv_layout = f.qkv_layout == "kv_packed" ? rules::QkvLayout::kKvPacked : rules::QkvLayout::kQkvPacked;
+  o.qkv_layout =
+      f.qkv_layout == "kv_packed" ? rules::QkvLayout::kKvPacked : rules::QkvLayout::kQkvPacked;
   o.gated_order = f.gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
-                                                    : rules::GatedOrder::kLinearFirst;
+                                                     : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
   o.amax_history_len = f.amax_history_len;
-  for (auto [v, flag] : {std::pair{o.layers, "--num-of-layer"}, {o.heads, "--num-of-head"},
-                         {o.head_dim, "--head-dim"}, {o.mlp_dim, "--mlp-intermediate-dim"}}) {
+  for (auto [v, flag] : {std::pair{o.layers, "--num-of-layer"},
+                         {o.heads, "--num-of-head"},
+                         {o.head_dim, "--head-dim"},
+                         {o.mlp_dim, "--mlp-intermediate-dim"}}) {
     if (v <= 0) fail("{} must be a positive integer", flag);
   }
   bool pax = o.framework == rules::Framework::kPax;
   if (!pax && o.embed_dim == 0) fail("--embed-dim is required with --fw=t5x");
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {
-    if (!o.pax_split_qkv) fail("--te-qkv-layout=kv_packed needs --pax-split-qkv (Pax keeps q, k, v apart for GQA)");
+    if (!o.pax_split_qkv)
+      fail("--te-qkv-layout=kv_packed needs --pax-split-qkv (Pax keeps q, k, v apart for GQA)");
     if (o.gqa_groups == 0) fail("--te-qkv-layout=kv_packed needs --num-gqa-groups");
   }
   if (o.gqa_groups > 0 && o.heads % o.gqa_groups != 0) {
     fail("--num-gqa-groups={} must divide --num-of-head={}", o.gqa_groups, o.heads);
   }
   if (o.qkv_layout == rules::QkvLayout::kQkvPacked && o.kv_heads() != o.heads) {
-    fail("--num-gqa-groups={} differs from --num-of-head={}: grouped-query attention needs "
-         "--te-qkv-layout=kv_packed",
-         o.gqa_groups, o.heads);
+    fail(
+        "--num-gqa-groups={} differs from --num-of-head={}: grouped-query attention needs "
+        "--te-qkv-layout=kv_packed",
+        o.gqa_groups, o.heads);
   }
   if (o.gen_fp8_meta && o.direction == rules::Direction::kTeToFw) {
-    fail("--gen-fp8-meta only applies to --direction=fw2te: the framework model has no FP8 metadata");
+    fail(
+        "--gen-fp8-meta only applies to --direction=fw2te: the framework model has no FP8 "
+        "metadata");
   }
   if (o.amax_history_len <= 0) fail("--amax-history-len must be positive");
   if (!pax) {
-    for (auto [set, flag] : {std::pair{o.pax_repeat, "--pax-repeat"}, {o.pax_split_qkv, "--pax-split-qkv"},
-                             {o.qkv_layout == rules::QkvLayout::kKvPacked, "--te-qkv-layout=kv_packed"},
-                             {o.pax_mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
+    for (auto [set, flag] :
+         {std::pair{o.pax_repeat, "--pax-repeat"},
+          {o.pax_split_qkv, "--pax-split-qkv"},
+          {o.qkv_layout == rules::QkvLayout::kKvPacked, "--te-qkv-layout=kv_packed"},
+          {o.pax_mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
       if (set) fail("{} only applies to --fw=pax", flag);
     }
     if (optional_int(f.kernel_chunk_size, "--kernel-chunk-size") > 0) {
-      fail("--kernel-chunk-size only applies to --fw=pax (T5X output uses T5X's own 64 MiB chunking)");
+      fail(
+          "--kernel-chunk-size only applies to --fw=pax (T5X output uses T5X's own 64 MiB "
+          "chunking)");
     }
   } else if (o.t5x_fuse_qkv) {
     fail("--t5x-fuse-qkv only applies to --fw=t5x");
@@ -147,19 +164,22 @@ uint64_t peak_rss_bytes() {
 
 int run_convert(const ConvertFlags& f) {
   if (f.direction == "fw2tw") {
-    fmt::print(stderr, "te-ckpt: note: --direction=fw2tw (a typo in the original README) is read as fw2te\n");
+    fmt::print(
+        stderr,
+        "te-ckpt: note: --direction=fw2tw (a typo in the original README) is read as fw2te\n");
   }
   rules::ModelOptions options = to_options(f);
   plan::PlanSettings settings;
   settings.kernel_chunk_size = optional_int(f.kernel_chunk_size, "--kernel-chunk-size");
-  if (f.compressor != "keep") settings.codec = zarr::codec_from_name(f.compressor, f.compression_level);
+  if (f.compressor != "keep")
+    settings.codec = zarr::codec_from_name(f.compressor, f.compression_level);
 
   auto start = std::chrono::steady_clock::now();
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
   plan::Plan plan = plan::make_plan(source, options, settings);
   if (f.dry_run) {
-    fmt::print("{} {} checkpoint {}: {} -> {}\n", f.fw, checkpoint::format_name(source.format), f.input,
-               f.direction, f.output.empty() ? "(no output)" : f.output);
+    fmt::print("{} {} checkpoint {}: {} -> {}\n", f.fw, checkpoint::format_name(source.format),
+               f.input, f.direction, f.output.empty() ? "(no output)" : f.output);
     fmt::print("{}", plan::describe(plan));
     return 0;
   }
@@ -173,7 +193,8 @@ int run_convert(const ConvertFlags& f) {
 
   exec::OutputTransaction transaction(f.input, f.output, f.overwrite);
   exec::ExecSettings exec_settings;
-  exec_settings.threads = f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  exec_settings.threads =
+      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   uint64_t limit = parse_bytes(f.memory_limit);
   exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
@@ -186,9 +207,11 @@ int run_convert(const ConvertFlags& f) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       double rate = secs > 0 ? done / secs : 0;
       double left = rate > 0 && total > done ? (total - done) / rate : 0;
-      int width = 30, filled = total ? static_cast<int>(width * std::min(1.0, double(done) / total)) : width;
+      int width = 30,
+          filled = total ? static_cast<int>(width * std::min(1.0, double(done) / total)) : width;
       fmt::print(stderr, "\r[{}{}] {} / {}  {}/s  {:.0f}s left   ", std::string(filled, '#'),
-                 std::string(width - filled, '.'), human_bytes(done), human_bytes(total), human_bytes(rate), left);
+                 std::string(width - filled, '.'), human_bytes(done), human_bytes(total),
+                 human_bytes(rate), left);
     };
   }
   exec::ExecResult r;
@@ -207,11 +230,13 @@ int run_convert(const ConvertFlags& f) {
   if (show_progress) fmt::print(stderr, "\n");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!f.quiet) {
-    fmt::print("converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
-               "read {}, wrote {} in {:.2f} s; peak memory {}\n",
-               r.arrays_converted, r.arrays_copied, r.files_copied, r.fp8_arrays, plan.dropped.size(),
-               human_bytes(static_cast<double>(r.bytes_read)), human_bytes(static_cast<double>(r.bytes_written)),
-               secs, human_bytes(static_cast<double>(peak_rss_bytes())));
+    fmt::print(
+        "converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
+        "read {}, wrote {} in {:.2f} s; peak memory {}\n",
+        r.arrays_converted, r.arrays_copied, r.files_copied, r.fp8_arrays, plan.dropped.size(),
+        human_bytes(static_cast<double>(r.bytes_read)),
+        human_bytes(static_cast<double>(r.bytes_written)), secs,
+        human_bytes(static_cast<double>(peak_rss_bytes())));
   }
   return 0;
 }
@@ -221,8 +246,11 @@ int run_convert(const ConvertFlags& f) {
 Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   auto f = std::make_shared<ConvertFlags>();
   f->dry_run = dry_run_only;
-  app.add_option("--input-path", f->input, "the path to load a source checkpoint for this conversion")->required();
-  auto* out = app.add_option("--output-path", f->output, "the path to store the converted checkpoint");
+  app.add_option("--input-path", f->input,
+                 "the path to load a source checkpoint for this conversion")
+      ->required();
+  auto* out =
+      app.add_option("--output-path", f->output, "the path to store the converted checkpoint");
   if (!dry_run_only) out->required();
   app.add_option("--fw", f->fw, "the framework that stored (or will load) the checkpoint")
       ->required()
@@ -230,17 +258,22 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_option("--direction", f->direction, "fw2te: framework to TE; te2fw: TE to framework")
       ->required()
       ->check(CLI::IsMember({"fw2te", "te2fw", "fw2tw"}));
-  app.add_option("--num-of-layer", f->layers, "number of Transformer layers (per stack for T5X)")->required();
+  app.add_option("--num-of-layer", f->layers, "number of Transformer layers (per stack for T5X)")
+      ->required();
   app.add_option("--num-of-head", f->heads, "number of attention heads")->required();
   app.add_option("--head-dim", f->head_dim, "attention head dimension")->required();
-  app.add_option("--mlp-intermediate-dim", f->mlp_dim, "MLP (FFN) intermediate dimension")->required();
-  app.add_option("--embed-dim", f->embed_dim,
-                 "model (embedding) dimension; required with --fw=t5x, inferred from the arrays for pax "
-                 "(and checked when given)");
-  app.add_option("--kernel-chunk-size", f->kernel_chunk_size,
-                 "chunk converted kernels along their embedding axis with this size (pax only; None: "
-                 "keep the source's chunking)");
-  app.add_option("--num-gqa-groups", f->gqa_groups, "number of key/value heads for GQA/MQA (default: heads)");
+  app.add_option("--mlp-intermediate-dim", f->mlp_dim, "MLP (FFN) intermediate dimension")
+      ->required();
+  app.add_option(
+      "--embed-dim", f->embed_dim,
+      "model (embedding) dimension; required with --fw=t5x, inferred from the arrays for pax "
+      "(and checked when given)");
+  app.add_option(
+      "--kernel-chunk-size", f->kernel_chunk_size,
+      "chunk converted kernels along their embedding axis with this size (pax only; None: "
+      "keep the source's chunking)");
+  app.add_option("--num-gqa-groups", f->gqa_groups,
+                 "number of key/value heads for GQA/MQA (default: heads)");
   app.add_flag("--weight-only", f->weight_only,
                "convert only the weights; optimizer-state arrays are left out of the output");
   app.add_flag("--skip-ln", f->skip_ln, "the layers have no layer norm");
@@ -250,22 +283,31 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
                  "order of the gated MLP's two branches in TE's wi_kernel: linear_first "
                  "([ffn_layer1, ffn_layer1_gate], TE <= 1.7) or activated_first (TE >= 1.8)")
       ->check(CLI::IsMember({"linear_first", "activated_first"}));
-  app.add_flag("--pax-repeat", f->pax_repeat, "the Pax checkpoint uses Repeat (layers stacked on a leading axis)");
-  app.add_flag("--pax-split-qkv", f->pax_split_qkv, "Pax stores query/key/value separately (no combined_qkv)");
-  app.add_option("--te-qkv-layout", f->qkv_layout,
-                 "TE attention layout: qkv_packed (qkv.kernel [E,3,D]) or kv_packed (query + kv, for GQA)")
+  app.add_flag("--pax-repeat", f->pax_repeat,
+               "the Pax checkpoint uses Repeat (layers stacked on a leading axis)");
+  app.add_flag("--pax-split-qkv", f->pax_split_qkv,
+               "Pax stores query/key/value separately (no combined_qkv)");
+  app.add_option(
+         "--te-qkv-layout", f->qkv_layout,
+         "TE attention layout: qkv_packed (qkv.kernel [E,3,D]) or kv_packed (query + kv, for GQA)")
       ->check(CLI::IsMember({"qkv_packed", "kv_packed"}));
   app.add_flag("--pax-mqa-drop-head-axis", f->mqa_drop_head_axis,
                "te2fw with one key/value head: write Pax key/value without the head axis ([E,H])");
   app.add_flag("--t5x-fuse-qkv", f->t5x_fuse_qkv, "the TE side uses fused QKV (fused_qkv_params)");
-  app.add_flag("--gen-fp8-meta", f->gen_fp8_meta,
-               "fw2te: generate TE >= 1.8 FP8 metadata (amax/scale per GEMM) so FP8 runs can restore");
-  app.add_option("--amax-history-len", f->amax_history_len, "FP8 amax history length (default 1024)");
-  if (!dry_run_only) app.add_flag("--dry-run", f->dry_run, "print the plan and check everything; write nothing");
-  app.add_flag("--overwrite", f->overwrite, "replace a non-empty --output-path (atomically, at the end)");
+  app.add_flag(
+      "--gen-fp8-meta", f->gen_fp8_meta,
+      "fw2te: generate TE >= 1.8 FP8 metadata (amax/scale per GEMM) so FP8 runs can restore");
+  app.add_option("--amax-history-len", f->amax_history_len,
+                 "FP8 amax history length (default 1024)");
+  if (!dry_run_only)
+    app.add_flag("--dry-run", f->dry_run, "print the plan and check everything; write nothing");
+  app.add_flag("--overwrite", f->overwrite,
+               "replace a non-empty --output-path (atomically, at the end)");
   app.add_option("--jobs,-j", f->jobs, "worker threads (default: all cores)");
-  app.add_option("--memory-limit", f->memory_limit, "cap on bytes in flight, e.g. 2G (default: none)");
-  app.add_option("--compressor", f->compressor, "codec of converted arrays: keep (the source's), gzip, zstd or none")
+  app.add_option("--memory-limit", f->memory_limit,
+                 "cap on bytes in flight, e.g. 2G (default: none)");
+  app.add_option("--compressor", f->compressor,
+                 "codec of converted arrays: keep (the source's), gzip, zstd or none")
       ->check(CLI::IsMember({"keep", "gzip", "zlib", "zstd", "none"}));
   app.add_option("--compression-level", f->compression_level, "level for --compressor (default 1)");
   app.add_flag("--quiet,-q", f->quiet, "no progress bar and no summary");

@@ -22,7 +22,8 @@ Runner add_example_command(CLI::App& app) {
   app.add_option("--embed-dim", spec->model.embed_dim);
   app.add_option("--vocab", spec->vocab);
   app.add_option("--dtype", spec->dtype)->check(CLI::IsMember({"float32", "bfloat16"}));
-  app.add_option("--compressor", spec->codec)->check(CLI::IsMember({"gzip", "zlib", "zstd", "none"}));
+  app.add_option("--compressor", spec->codec)
+      ->check(CLI::IsMember({"gzip", "zlib", "zstd", "none"}));
   app.add_option("--chunks-per-array", spec->chunks_per_array);
   app.add_flag("--pax-repeat", spec->model.pax_repeat);
   app.add_flag("--use-gated-activations", spec->model.gated);

@@ -27,13 +27,14 @@ int run_inspect(const std::string& path, bool json) {
     out["format"] = checkpoint::format_name(c.format);
     out["arrays"] = nlohmann::ordered_json::array();
     for (const auto& a : c.arrays) {
-      out["arrays"].push_back({{"name", a.name},
-                               {"shape", a.metadata.shape},
-                               {"dtype", a.metadata.dtype.name()},
-                               {"chunks", a.metadata.chunks},
-                               {"compressor", a.inline_array ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
-                               {"stored_bytes", a.stored_bytes},
-                               {"inline", a.inline_array.has_value()}});
+      out["arrays"].push_back(
+          {{"name", a.name},
+           {"shape", a.metadata.shape},
+           {"dtype", a.metadata.dtype.name()},
+           {"chunks", a.metadata.chunks},
+           {"compressor", a.inline_array ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
+           {"stored_bytes", a.stored_bytes},
+           {"inline", a.inline_array.has_value()}});
     }
     out["files"] = nlohmann::ordered_json::array();
     for (const auto& f : c.other_entries) out["files"].push_back(f.string());
@@ -41,20 +42,23 @@ int run_inspect(const std::string& path, bool json) {
     fmt::print("{}\n", out.dump(2));
     return c.problems.empty() ? 0 : 2;
   }
-  fmt::print("{}: {} checkpoint, {} arrays\n", path, checkpoint::format_name(c.format), c.arrays.size());
+  fmt::print("{}: {} checkpoint, {} arrays\n", path, checkpoint::format_name(c.format),
+             c.arrays.size());
   size_t width = 4;
   for (const auto& a : c.arrays) width = std::max(width, a.name.size());
-  fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", "name", width, "shape", "dtype", "chunks", "codec", "stored");
+  fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", "name", width, "shape", "dtype",
+             "chunks", "codec", "stored");
   uint64_t stored = 0, logical = 0;
   for (const auto& a : c.arrays) {
     const auto& m = a.metadata;
-    fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", a.name, width, shape_string(m.shape), m.dtype.name(),
-               a.inline_array ? "inline" : shape_string(m.chunks), a.inline_array ? "-" : codec_name(m),
-               a.stored_bytes);
+    fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", a.name, width, shape_string(m.shape),
+               m.dtype.name(), a.inline_array ? "inline" : shape_string(m.chunks),
+               a.inline_array ? "-" : codec_name(m), a.stored_bytes);
     stored += a.stored_bytes;
     logical += static_cast<uint64_t>(num_elements(m.shape)) * m.dtype.itemsize;
   }
-  fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored, logical);
+  fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored,
+             logical);
   if (c.t5x_index) {
     std::vector<std::string> plain;
     for (const auto& leaf : c.t5x_index->leaves()) {

@@ -22,14 +22,17 @@ int main(int argc, char** argv) {
   auto run_plan = te::cli::add_convert_command(*plan, true);
   auto run_inspect = te::cli::add_inspect_command(*inspect);
   auto run_example = te::cli::add_example_command(*example);
-  auto* zarr_cat = app.add_subcommand("zarr-cat", "Write one zarr array's decoded elements to stdout");
-  auto* zarr_write = app.add_subcommand("zarr-write", "Create one zarr array from elements on stdin");
+  auto* zarr_cat =
+      app.add_subcommand("zarr-cat", "Write one zarr array's decoded elements to stdout");
+  auto* zarr_write =
+      app.add_subcommand("zarr-write", "Create one zarr array from elements on stdin");
   auto run_zarr_cat = te::cli::add_zarr_cat_command(*zarr_cat);
   auto run_zarr_write = te::cli::add_zarr_write_command(*zarr_write);
 
   // `te-ckpt --input-path=... --fw=...` (no subcommand) behaves like the original converter.
   std::vector<std::string> args(argv + 1, argv + argc);
-  bool legacy = !args.empty() && args[0].rfind("--", 0) == 0 && args[0] != "--help" && args[0] != "--version";
+  bool legacy =
+      !args.empty() && args[0].rfind("--", 0) == 0 && args[0] != "--help" && args[0] != "--version";
   if (legacy) args.insert(args.begin(), "convert");
   std::reverse(args.begin(), args.end());
   try {

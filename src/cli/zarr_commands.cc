@@ -53,14 +53,17 @@ Runner add_zarr_write_command(CLI::App& app) {
   app.add_option("--shape", a->shape)->required()->expected(0, -1);
   app.add_option("--chunks", a->chunks)->required()->expected(0, -1);
   app.add_option("--dtype", a->dtype, "zarr dtype string, e.g. <f4 or bfloat16")->required();
-  app.add_option("--compressor", a->compressor, "compressor JSON, e.g. {\"id\":\"zstd\",\"level\":1}");
+  app.add_option("--compressor", a->compressor,
+                 "compressor JSON, e.g. {\"id\":\"zstd\",\"level\":1}");
   return [a] {
     auto codec = zarr::codec_from_json(nlohmann::json::parse(a->compressor), "--compressor");
-    auto meta = zarr::ArrayMetadata::make(a->shape, a->chunks, zarr::parse_zarr_dtype(a->dtype, "--dtype"), codec);
+    auto meta = zarr::ArrayMetadata::make(a->shape, a->chunks,
+                                          zarr::parse_zarr_dtype(a->dtype, "--dtype"), codec);
     Bytes data = read_stdin();
     if (data.size() != static_cast<size_t>(num_elements(meta.shape)) * meta.dtype.itemsize) {
       fail("standard input holds {} bytes, expected {} for {} {}", data.size(),
-           num_elements(meta.shape) * static_cast<int64_t>(meta.dtype.itemsize), a->dtype, shape_string(meta.shape));
+           num_elements(meta.shape) * static_cast<int64_t>(meta.dtype.itemsize), a->dtype,
+           shape_string(meta.shape));
     }
     zarr::ZarrArray::create(a->path, meta).write_all(data);
     return 0;

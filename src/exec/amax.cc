@@ -41,7 +41,8 @@ float max_abs(std::span<const std::byte> data, const zarr::DType& dtype, const s
     m = a > m ? a : m;
   };
   if (dtype.zarr == "bfloat16") {
-    for (size_t i = 0; i < n; ++i) fold(std::bit_cast<float>(uint32_t{load<uint16_t>(&data[2 * i], false)} << 16));
+    for (size_t i = 0; i < n; ++i)
+      fold(std::bit_cast<float>(uint32_t{load<uint16_t>(&data[2 * i], false)} << 16));
   } else if (dtype.kind == 'f' && dtype.itemsize == 4) {
     for (size_t i = 0; i < n; ++i) fold(std::bit_cast<float>(load<uint32_t>(&data[4 * i], swap)));
   } else if (dtype.kind == 'f' && dtype.itemsize == 2 && dtype.zarr.size() == 3) {
@@ -53,7 +54,8 @@ float max_abs(std::span<const std::byte> data, const zarr::DType& dtype, const s
       m = std::max(m, static_cast<float>(d));
     }
   } else {
-    fail("{}: cannot compute FP8 amax of dtype {} (expected a floating-point kernel)", what, dtype.name());
+    fail("{}: cannot compute FP8 amax of dtype {} (expected a floating-point kernel)", what,
+         dtype.name());
   }
   if (!finite) fail("{}: the kernel holds NaN or Inf, so its FP8 amax is undefined", what);
   return m;

@@ -25,53 +25,65 @@ class RegionStream {
  public:
   RegionStream(const zarr::ZarrArray& array, Shape start, Shape size)
       : array_(array), m_(array.metadata()), start_(std::move(start)), size_(std::move(size)) {
-    if (m_.rank() == 0) fail("{}: internal error: rank-0 arrays are copied, not rearranged", array.path().string());
+    if (m_.rank() == 0)
+      fail("{}: internal error: rank-0 arrays are copied, not rearranged", array.path().string());
   }
 
   const Shape& start() const { return start_; }
   const Shape& size() const { return size_; }
-  size_t row_bytes() const { return static_cast<size_t>(inner_elements(size_)) * m_.dtype.itemsize; }
+  size_t row_bytes() const {
+    return static_cast<size_t>(inner_elements(size_)) * m_.dtype.itemsize;
+  }
 
   // Reads rows [lo, hi) of axis 0 (array coordinates) into `out`, dense over the region.
   void read_rows(int64_t lo, int64_t hi, std::byte* out) {
-    visit_rows(lo, hi, [&](const Shape& index, int64_t rows, const Shape& extent, int64_t dst_off,
-                           bool last_rows) {
-      auto& reader = readers_[index];
-      if (!reader) reader = array_.open_chunk(index);
-      Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes());
-      reader->read(tmp);
-      strided_copy(tmp.data(), chunk_strides(), out + dst_off, region_strides(), extent, m_.dtype.itemsize);
-      if (last_rows) {
-        discard(*reader, padding_rows(index[0]) * chunk_row_bytes());
-        reader->finish();
-        readers_.erase(index);
-      }
-    });
+    visit_rows(lo, hi,
+               [&](const Shape& index, int64_t rows, const Shape& extent, int64_t dst_off,
+                   bool last_rows) {
+                 auto& reader = readers_[index];
+                 if (!reader) reader = array_.open_chunk(index);
+                 Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes());
+                 reader->read(tmp);
+                 strided_copy(tmp.data(), chunk_strides(), out + dst_off, region_strides(), extent,
+                              m_.dtype.itemsize);
+                 if (last_rows) {
+                   discard(*reader, padding_rows(index[0]) * chunk_row_bytes());
+                   reader->finish();
+                   readers_.erase(index);
+                 }
+               });
   }
 
   // Writes rows [lo, hi) of axis 0 from `in` (dense over the region). Returns bytes stored by
   // chunks completed in this call.
   uint64_t write_rows(int64_t lo, int64_t hi, const std::byte* in) {
     uint64_t stored = 0;
-    visit_rows(lo, hi, [&](const Shape& index, int64_t rows, const Shape& extent, int64_t src_off,
-                           bool last_rows) {
-      auto& writer = writers_[index];
-      if (!writer) writer = array_.open_chunk_writer(index);
-      Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes(), std::byte{0});  // zero padding
-      strided_copy(in + src_off, region_strides(), tmp.data(), chunk_strides(), extent, m_.dtype.itemsize);
-      writer->write(tmp);
-      if (last_rows) {
-        write_zeros(*writer, padding_rows(index[0]) * chunk_row_bytes());
-        stored += writer->finish();
-        writers_.erase(index);
-      }
-    });
+    visit_rows(lo, hi,
+               [&](const Shape& index, int64_t rows, const Shape& extent, int64_t src_off,
+                   bool last_rows) {
+                 auto& writer = writers_[index];
+                 if (!writer) writer = array_.open_chunk_writer(index);
+                 Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes(),
+                           std::byte{0});  // zero padding
+                 strided_copy(in + src_off, region_strides(), tmp.data(), chunk_strides(), extent,
+                              m_.dtype.itemsize);
+                 writer->write(tmp);
+                 if (last_rows) {
+                   write_zeros(*writer, padding_rows(index[0]) * chunk_row_bytes());
+                   stored += writer->finish();
+                   writers_.erase(index);
+                 }
+               });
     return stored;
   }
 
  private:
-  size_t chunk_row_bytes() const { return static_cast<size_t>(inner_elements(m_.chunks)) * m_.dtype.itemsize; }
-  std::vector<int64_t> chunk_strides() const { return c_order_strides(m_.chunks, m_.dtype.itemsize); }
+  size_t chunk_row_bytes() const {
+    return static_cast<size_t>(inner_elements(m_.chunks)) * m_.dtype.itemsize;
+  }
+  std::vector<int64_t> chunk_strides() const {
+    return c_order_strides(m_.chunks, m_.dtype.itemsize);
+  }
   std::vector<int64_t> region_strides() const { return c_order_strides(size_, m_.dtype.itemsize); }
   // Rows of chunk `k` along axis 0 that lie beyond the array (stored as padding): only the last
   // chunk along axis 0 has any.
@@ -157,7 +169,8 @@ std::vector<Slot> make_slots(const transform::Rearrangement& r,
 int64_t slab_rows(const std::vector<const RegionStream*>& streams) {
   uint64_t row_bytes = 0;
   for (const auto* s : streams) row_bytes += s->row_bytes();
-  return static_cast<int64_t>(std::max<uint64_t>(1, kSlabTargetBytes / std::max<uint64_t>(row_bytes, 1)));
+  return static_cast<int64_t>(
+      std::max<uint64_t>(1, kSlabTargetBytes / std::max<uint64_t>(row_bytes, 1)));
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ struct BlockCounters {
 // Bytes a block holds at once (buffers of its slabs plus one chunk row buffer per array).
 // `stream_slabs` = false decodes each block's chunks whole even where slabs are possible (the
 // reference path that tests compare the streaming path with).
-uint64_t block_memory(const plan::TransformJob& job, const transform::VBox& block, bool stream_slabs);
+uint64_t block_memory(const plan::TransformJob& job, const transform::VBox& block,
+                      bool stream_slabs);
 
 void run_block(const plan::TransformJob& job, const JobArrays& arrays, const transform::VBox& block,
                AmaxAccumulator* amax, BlockCounters& counters, bool stream_slabs);

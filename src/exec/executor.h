@@ -28,9 +28,9 @@ struct ExecResult {
   size_t arrays_copied = 0;
   size_t fp8_arrays = 0;
   size_t files_copied = 0;
-  uint64_t bytes_read = 0;      // stored bytes of the arrays read
-  uint64_t bytes_written = 0;   // stored bytes of the arrays written
-  uint64_t peak_task_bytes = 0; // most bytes the scheduler had in flight
+  uint64_t bytes_read = 0;       // stored bytes of the arrays read
+  uint64_t bytes_written = 0;    // stored bytes of the arrays written
+  uint64_t peak_task_bytes = 0;  // most bytes the scheduler had in flight
 };
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);

@@ -39,17 +39,20 @@ OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& outp
   fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
   output_ = fs::weakly_canonical(fs::absolute(output), ec);
   if (output_.filename().empty()) output_ = output_.parent_path();
-  if (output_ == in) fail("--output-path {} is the input; te-ckpt never writes into its input", output.string());
+  if (output_ == in)
+    fail("--output-path {} is the input; te-ckpt never writes into its input", output.string());
   if (is_within(output_, in)) {
-    fail("--output-path {} is inside the input {}; te-ckpt never writes into its input", output.string(),
-         input.string());
+    fail("--output-path {} is inside the input {}; te-ckpt never writes into its input",
+         output.string(), input.string());
   }
   if (is_within(in, output_)) {
-    fail("--output-path {} contains the input {}; choose another output", output.string(), input.string());
+    fail("--output-path {} contains the input {}; choose another output", output.string(),
+         input.string());
   }
   bool exists = fs::exists(output_, ec);
   if (exists && !empty_folder(output_) && !overwrite) {
-    fail("--output-path {} exists and is not empty; pass --overwrite to replace it", output.string());
+    fail("--output-path {} exists and is not empty; pass --overwrite to replace it",
+         output.string());
   }
   if (exists && !fs::is_directory(output_, ec)) {
     fail("--output-path {} exists and is not a folder", output.string());
@@ -68,9 +71,11 @@ OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& outp
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       ::close(lock_fd_);
       lock_fd_ = -1;
-      fail("another te-ckpt run is writing {} (lock {} is held)", output_.string(), lock_path_.string());
+      fail("another te-ckpt run is writing {} (lock {} is held)", output_.string(),
+           lock_path_.string());
     }
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     if (::fstat(lock_fd_, &a) == 0 && ::stat(lock_path_.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
         a.st_dev == b.st_dev) {
       break;
@@ -110,7 +115,8 @@ void OutputTransaction::commit() {
   std::error_code ec;
   if (fs::exists(output_, ec) && !empty_folder(output_)) {
     // --overwrite: swap atomically, then delete the old content (now under the temporary name).
-    if (::syscall(SYS_renameat2, AT_FDCWD, temp_.c_str(), AT_FDCWD, output_.c_str(), RENAME_EXCHANGE) != 0) {
+    if (::syscall(SYS_renameat2, AT_FDCWD, temp_.c_str(), AT_FDCWD, output_.c_str(),
+                  RENAME_EXCHANGE) != 0) {
       fail("cannot replace {}: {}", output_.string(), std::strerror(errno));
     }
     committed_ = true;

@@ -26,15 +26,19 @@ std::vector<std::string> split_alternatives(const std::string& pattern) {
   size_t start = 0;
   for (;;) {
     size_t bar = pattern.find('|', start);
-    out.push_back(pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    out.push_back(
+        pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
     if (bar == std::string::npos) return out;
     start = bar + 1;
   }
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Chunk shape of an output derived from its inputs' chunk grids, so that blocks map one input
@@ -93,9 +97,10 @@ class Planner {
         if (stack_present(s)) stacks_.push_back(std::move(s));
       }
       if (stacks_.empty()) {
-        fail("{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
-             "or {}decoder.layers_0.*)",
-             ckpt_.path.string(), weight_category_, weight_category_);
+        fail(
+            "{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
+            "or {}decoder.layers_0.*)",
+            ckpt_.path.string(), weight_category_, weight_category_);
       }
     }
     set_sizes();
@@ -110,8 +115,12 @@ class Planner {
 
  private:
   bool fw2te() const { return o_.direction == Direction::kFwToTe; }
-  const std::string& src_prefix(const rules::LayerStack& s) const { return fw2te() ? s.fw_prefix : s.te_prefix; }
-  const std::string& dst_prefix(const rules::LayerStack& s) const { return fw2te() ? s.te_prefix : s.fw_prefix; }
+  const std::string& src_prefix(const rules::LayerStack& s) const {
+    return fw2te() ? s.fw_prefix : s.te_prefix;
+  }
+  const std::string& dst_prefix(const rules::LayerStack& s) const {
+    return fw2te() ? s.te_prefix : s.fw_prefix;
+  }
   const rules::RuleSide& src_side(const rules::Rule& r) const { return fw2te() ? r.fw : r.te; }
   const rules::RuleSide& dst_side(const rules::Rule& r) const { return fw2te() ? r.te : r.fw; }
 
@@ -132,9 +141,10 @@ class Planner {
            checkpoint::format_name(ckpt_.format));
     }
     if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x) {
-      fail("{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
-           "this is a {} checkpoint",
-           ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
+      fail(
+          "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
+          "this is a {} checkpoint",
+          ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
     }
   }
 
@@ -145,9 +155,14 @@ class Planner {
   void set_sizes() {
     int64_t e = o_.embed_dim;
     if (e == 0) e = infer_embed_dim();
-    sizes_ = {{"l", o_.layers},  {"e", e},         {"n", o_.heads},
-              {"g", o_.kv_heads()}, {"h", o_.head_dim}, {"f", o_.mlp_dim},
-              {"d", o_.heads * o_.head_dim}, {"s", 3}};
+    sizes_ = {{"l", o_.layers},
+              {"e", e},
+              {"n", o_.heads},
+              {"g", o_.kv_heads()},
+              {"h", o_.head_dim},
+              {"f", o_.mlp_dim},
+              {"d", o_.heads * o_.head_dim},
+              {"s", 3}};
   }
 
   // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H), or 0.
@@ -155,11 +170,13 @@ class Planner {
     for (const auto& stack : stacks_) {
       for (const auto& group : stack.groups) {
         for (const auto& rule : group.alternatives) {
-          auto pattern = transform::parse_axis_pattern(split_alternatives(src_side(rule).pattern)[0]);
+          auto pattern =
+              transform::parse_axis_pattern(split_alternatives(src_side(rule).pattern)[0]);
           for (size_t j = 0; j < pattern.axes.size(); ++j) {
             if (pattern.axes[j] != std::vector<std::string>{"e"}) continue;
             for (const auto& name : src_side(rule).names) {
-              const ArrayEntry* a = find(weight_category_ + rules::layer_prefix(src_prefix(stack), 0) + "." + name);
+              const ArrayEntry* a =
+                  find(weight_category_ + rules::layer_prefix(src_prefix(stack), 0) + "." + name);
               if (a && a->metadata.rank() == pattern.rank()) return a->metadata.shape[j];
             }
           }
@@ -194,7 +211,8 @@ class Planner {
       if (cat == weight_category_ || (!cat.empty() && cat.back() != '.')) continue;
       if (cat.find("fp8_meta") != std::string::npos) continue;
       for (const char* factored : {".vr.", ".vc.", ".v_row.", ".v_col."}) {
-        if (cat.find(factored) != std::string::npos || starts_with(cat, std::string(factored).substr(1))) {
+        if (cat.find(factored) != std::string::npos ||
+            starts_with(cat, std::string(factored).substr(1))) {
           adafactor(cat + "...");
         }
       }
@@ -214,9 +232,10 @@ class Planner {
 
   void adafactor(const std::string& name) {
     if (o_.weight_only) return;
-    fail("{}: Adafactor factored optimizer state cannot be converted like its weight; pass "
-         "--weight-only to convert the weights and leave the optimizer state out",
-         name);
+    fail(
+        "{}: Adafactor factored optimizer state cannot be converted like its weight; pass "
+        "--weight-only to convert the weights and leave the optimizer state out",
+        name);
   }
 
   // --weight-only: every array outside the weights whose name ends with a weight's path (the
@@ -270,7 +289,8 @@ class Planner {
         if (!any_with_prefix(cat + prefix + ".")) {
           std::string guess;
           if (layer > 0) {
-            guess = fmt::format("; does the checkpoint have only {} layers (--num-of-layer)?", layer);
+            guess =
+                fmt::format("; does the checkpoint have only {} layers (--num-of-layer)?", layer);
           } else if (o_.framework == Framework::kPax) {
             guess = o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
                                   : "; is this a repeat checkpoint (--pax-repeat)?";
@@ -304,9 +324,10 @@ class Planner {
     for (size_t i = 0; i < b.inputs.size(); ++i) {
       Shape expected = b.rearrangement.shape(b.rearrangement.inputs[i]);
       if (expected != b.inputs[i]->metadata.shape) {
-        why = fmt::format("{}: expected shape {} (pattern \"{}\" with {}), found {}", b.inputs[i]->name,
-                          shape_string(expected), b.input_patterns[i].to_string(), dims_text(),
-                          shape_string(b.inputs[i]->metadata.shape));
+        why =
+            fmt::format("{}: expected shape {} (pattern \"{}\" with {}), found {}",
+                        b.inputs[i]->name, shape_string(expected), b.input_patterns[i].to_string(),
+                        dims_text(), shape_string(b.inputs[i]->metadata.shape));
         return std::nullopt;
       }
     }
@@ -321,8 +342,8 @@ class Planner {
   }
 
   std::string dims_text() const {
-    std::string t = fmt::format("E={} N={} H={} F={}", sizes_.at("e"), sizes_.at("n"), sizes_.at("h"),
-                                sizes_.at("f"));
+    std::string t = fmt::format("E={} N={} H={} F={}", sizes_.at("e"), sizes_.at("n"),
+                                sizes_.at("h"), sizes_.at("f"));
     if (o_.kv_heads() != o_.heads) t += fmt::format(" K={}", o_.kv_heads());
     if (o_.pax_repeat) t += fmt::format(" L={}", sizes_.at("l"));
     return t;
@@ -339,7 +360,8 @@ class Planner {
           std::string why;
           chosen = bind(rule, cat, src, i, why);
           if (chosen) break;
-          if (first_why.empty() || (first_why.starts_with("no array") && !why.starts_with("no array"))) {
+          if (first_why.empty() ||
+              (first_why.starts_with("no array") && !why.starts_with("no array"))) {
             first_why = why;
           }
         }
@@ -352,7 +374,8 @@ class Planner {
   void emit(Binding& b, const std::string& cat, const std::string& dst_prefix_i) {
     const rules::Rule& rule = *b.rule;
     for (const ArrayEntry* a : b.inputs) {
-      if (!consumed_.insert(a->name).second) fail("internal error: {} is used by two rules", a->name);
+      if (!consumed_.insert(a->name).second)
+        fail("internal error: {} is used by two rules", a->name);
     }
     int fp8 = -1;
     if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat == weight_category_) {
@@ -369,8 +392,9 @@ class Planner {
     const auto& dst_names = dst_side(rule).names;
     const auto& r = b.rearrangement;
     bool identity = b.inputs.size() == 1 && dst_names.size() == 1 &&
-                    b.input_patterns[0].to_string() == transform::parse_axis_pattern(
-                        split_alternatives(dst_side(rule).pattern)[0]).to_string();
+                    b.input_patterns[0].to_string() ==
+                        transform::parse_axis_pattern(split_alternatives(dst_side(rule).pattern)[0])
+                            .to_string();
     bool rechunk = settings_.kernel_chunk_size > 0 && rule.kernel;
     bool recode = settings_.codec != nullptr;
     if (identity && !rechunk && !recode) {
@@ -383,9 +407,10 @@ class Planner {
     job.fp8_gemm = fp8;
     std::vector<std::string> in_patterns, out_patterns;
     for (const auto& p : b.input_patterns) in_patterns.push_back(p.to_string());
-    std::string in_text = b.inputs.size() > 1
-                              ? fmt::format("[{}] {}", fmt::join(src_side(rule).names, ", "), in_patterns[0])
-                              : in_patterns[0];
+    std::string in_text =
+        b.inputs.size() > 1
+            ? fmt::format("[{}] {}", fmt::join(src_side(rule).names, ", "), in_patterns[0])
+            : in_patterns[0];
     const ArrayEntry& first = *b.inputs[0];
     bool is_inline = first.inline_array.has_value();
     for (size_t j = 0; j < dst_names.size(); ++j) {
@@ -395,19 +420,22 @@ class Planner {
       if (is_inline) {
         chunks = shape;
       } else if (o_.framework == Framework::kT5x) {
-        chunks = t5x_chunk_shape(shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
+        chunks = t5x_chunk_shape(
+            shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
       } else {
         chunks = derived_chunks(r, view, b.inputs);
       }
       if (rechunk && !is_inline) apply_kernel_chunk(rule, view, r, chunks);
-      auto codec = is_inline ? zarr::make_null_codec() : (settings_.codec ? settings_.codec : first.metadata.codec);
+      auto codec = is_inline ? zarr::make_null_codec()
+                             : (settings_.codec ? settings_.codec : first.metadata.codec);
       job.outputs.push_back({cat + dst_prefix_i + "." + dst_names[j],
-                             zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec), is_inline});
+                             zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec),
+                             is_inline});
     }
     auto dst_alts = split_alternatives(dst_side(rule).pattern);
-    std::string out_text = dst_names.size() > 1
-                               ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
-                               : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
+    std::string out_text =
+        dst_names.size() > 1 ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
+                             : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
     job.rule = in_text + " -> " + out_text;
     plan_.jobs.push_back(std::move(job));
   }
@@ -422,14 +450,16 @@ class Planner {
     }
     for (size_t j = 0; j < view.axes.size(); ++j) {
       if (view.axes[j].size() == 1 && view.axes[j][0] == e) {
-        chunks[j] = std::min<int64_t>(settings_.kernel_chunk_size, std::max<int64_t>(r.axis_sizes[e], 1));
+        chunks[j] =
+            std::min<int64_t>(settings_.kernel_chunk_size, std::max<int64_t>(r.axis_sizes[e], 1));
       }
     }
   }
 
   void check_layer_count(const rules::LayerStack& stack) {
     if (o_.framework == Framework::kPax && o_.pax_repeat) return;  // the [L] axis is shape-checked
-    std::string beyond = weight_category_ + rules::layer_prefix(src_prefix(stack), stack.count) + ".";
+    std::string beyond =
+        weight_category_ + rules::layer_prefix(src_prefix(stack), stack.count) + ".";
     if (any_with_prefix(beyond)) {
       fail("{}: found arrays named {}* but --num-of-layer={}: the checkpoint has more layers",
            ckpt_.path.string(), beyond, stack.count);
@@ -442,15 +472,17 @@ class Planner {
       size_t fp8 = 0;
       for (const auto& [name, entry] : by_name_) {
         bool meta = starts_with(name, fp8_category_) ||
-                    starts_with(name, o_.framework == Framework::kPax ? "mdl_vars.fp8_meta_collection."
-                                                                      : "flax_mutables.fp8_meta_collection.");
+                    starts_with(name, o_.framework == Framework::kPax
+                                          ? "mdl_vars.fp8_meta_collection."
+                                          : "flax_mutables.fp8_meta_collection.");
         if (meta && consumed_.insert(name).second) {
           plan_.dropped.push_back(name);
           ++fp8;
         }
       }
       if (fp8 > 0) {
-        plan_.notes.push_back(fmt::format("{} FP8 metadata arrays dropped (the framework model has none)", fp8));
+        plan_.notes.push_back(
+            fmt::format("{} FP8 metadata arrays dropped (the framework model has none)", fp8));
       }
     }
     for (const auto& a : ckpt_.arrays) {
@@ -490,7 +522,8 @@ std::vector<std::string> Plan::output_names() const {
   for (const auto& c : copies) names.push_back(c.target_name);
   for (const auto& g : fp8_gemms) {
     for (const char* kind : {"amax", "scale"}) {
-      for (const char* t : {"i", "w", "g"}) names.push_back(fmt::format("{}{}_{}_{}", g.prefix, kind, t, g.postfix));
+      for (const char* t : {"i", "w", "g"})
+        names.push_back(fmt::format("{}{}_{}_{}", g.prefix, kind, t, g.postfix));
     }
   }
   return names;
@@ -556,12 +589,13 @@ std::string describe(const Plan& plan) {
     }
   }
   if (!plan.fp8_gemms.empty()) {
-    out += fmt::format("{} FP8 metadata arrays generated (amax history {}):\n", plan.fp8_gemms.size() * 6,
-                       plan.amax_history_len);
+    out += fmt::format("{} FP8 metadata arrays generated (amax history {}):\n",
+                       plan.fp8_gemms.size() * 6, plan.amax_history_len);
     for (const auto& g : plan.fp8_gemms) {
       std::string lead = g.layers > 0 ? fmt::format("{},", g.layers) : "";
-      out += fmt::format("  + {}{{amax,scale}}_{{i,w,g}}_{} float32 [{}{}] / [{}1], amax_w from {}\n",
-                         g.prefix, g.postfix, lead, plan.amax_history_len, lead, g.kernel);
+      out +=
+          fmt::format("  + {}{{amax,scale}}_{{i,w,g}}_{} float32 [{}{}] / [{}1], amax_w from {}\n",
+                      g.prefix, g.postfix, lead, plan.amax_history_len, lead, g.kernel);
     }
   }
   if (!plan.file_copies.empty()) {

@@ -40,7 +40,8 @@ struct ArrayCopy {
 // The FP8 metadata of one TE GEMM: amax_{i,w,g}_<postfix> [hist] and scale_{i,w,g}_<postfix> [1],
 // with a leading [layers] axis for a repeat stack.
 struct Fp8Gemm {
-  std::string prefix;  // full name prefix ending in '.', e.g. "mdl_vars.fp8_metas.lm....attention.qkv."
+  std::string
+      prefix;  // full name prefix ending in '.', e.g. "mdl_vars.fp8_metas.lm....attention.qkv."
   int postfix = 0;
   int64_t layers = 0;  // 0: no layer axis
   std::string kernel;  // the converted kernel whose max|W| goes into amax_w_<postfix>[0]
@@ -48,8 +49,8 @@ struct Fp8Gemm {
 };
 
 struct PlanSettings {
-  int64_t kernel_chunk_size = 0;                  // 0: keep the derived chunking
-  std::shared_ptr<const zarr::Codec> codec;       // nullptr: each output keeps its source's codec
+  int64_t kernel_chunk_size = 0;             // 0: keep the derived chunking
+  std::shared_ptr<const zarr::Codec> codec;  // nullptr: each output keeps its source's codec
 };
 
 struct Plan {
@@ -61,7 +62,7 @@ struct Plan {
   std::vector<std::string> dropped;   // arrays left out of the output
   std::vector<Fp8Gemm> fp8_gemms;
   int64_t amax_history_len = 0;
-  std::vector<std::string> notes;     // warnings for the user
+  std::vector<std::string> notes;  // warnings for the user
 
   // Names of every array the output will hold (transform outputs, copies, FP8 arrays).
   std::vector<std::string> output_names() const;

@@ -17,12 +17,12 @@ enum class GatedOrder {
 struct ModelOptions {
   Framework framework = Framework::kPax;
   Direction direction = Direction::kFwToTe;
-  int64_t layers = 0;     // L
-  int64_t heads = 0;      // N
-  int64_t head_dim = 0;   // H
-  int64_t mlp_dim = 0;    // F
-  int64_t embed_dim = 0;  // E; 0 = infer from the arrays (Pax)
-  int64_t gqa_groups = 0; // K; 0 = N
+  int64_t layers = 0;      // L
+  int64_t heads = 0;       // N
+  int64_t head_dim = 0;    // H
+  int64_t mlp_dim = 0;     // F
+  int64_t embed_dim = 0;   // E; 0 = infer from the arrays (Pax)
+  int64_t gqa_groups = 0;  // K; 0 = N
   bool weight_only = false;
   bool skip_ln = false;
   bool skip_bias = false;

@@ -19,51 +19,96 @@ LayerStack pax_layer_stack(const ModelOptions& o) {
   // The attention block's layer norm lives on the first attention GEMM.
   const std::string attn_ln = kv_packed ? "attention.query" : "attention.qkv";
   add(ln, {{{"layer_norm.scale"}, "e"}, {{attn_ln + ".scale"}, "e"}, false, {}, kSkipLn});
-  add(ln && bias, {{{"layer_norm.bias"}, "e"}, {{attn_ln + ".ln_bias"}, "e"}, false, {}, kSkipBias});
+  add(ln && bias,
+      {{{"layer_norm.bias"}, "e"}, {{attn_ln + ".ln_bias"}, "e"}, false, {}, kSkipBias});
 
   if (!o.pax_split_qkv) {
     add(true, {{{"self_attention.combined_qkv.w"}, "s e n h"},
-               {{"attention.qkv.kernel"}, "e s (n h)"}, true, Fp8Gemm{"attention.qkv", 0}, kSplit});
-    add(bias, {{{"self_attention.combined_qkv.b"}, "s n h"}, {{"attention.qkv.bias"}, "s (n h)"},
-               false, {}, kSkipBias});
+               {{"attention.qkv.kernel"}, "e s (n h)"},
+               true,
+               Fp8Gemm{"attention.qkv", 0},
+               kSplit});
+    add(bias, {{{"self_attention.combined_qkv.b"}, "s n h"},
+               {{"attention.qkv.bias"}, "s (n h)"},
+               false,
+               {},
+               kSkipBias});
   } else if (!kv_packed) {
-    add(true, {{{"self_attention.query.w", "self_attention.key.w", "self_attention.value.w"}, "e n h"},
-               {{"attention.qkv.kernel"}, "e s (n h)"}, true, Fp8Gemm{"attention.qkv", 0}, kCombined});
-    add(bias, {{{"self_attention.query.b", "self_attention.key.b", "self_attention.value.b"}, "n h"},
-               {{"attention.qkv.bias"}, "s (n h)"}, false, {}, kSkipBias});
+    add(true,
+        {{{"self_attention.query.w", "self_attention.key.w", "self_attention.value.w"}, "e n h"},
+         {{"attention.qkv.kernel"}, "e s (n h)"},
+         true,
+         Fp8Gemm{"attention.qkv", 0},
+         kCombined});
+    add(bias,
+        {{{"self_attention.query.b", "self_attention.key.b", "self_attention.value.b"}, "n h"},
+         {{"attention.qkv.bias"}, "s (n h)"},
+         false,
+         {},
+         kSkipBias});
   } else {
-    add(true, {{{"self_attention.query.w"}, "e n h"}, {{"attention.query.kernel"}, "e (n h)"}, true,
-               Fp8Gemm{"attention.query", 0}, kCombined});
-    add(bias, {{{"self_attention.query.b"}, "n h"}, {{"attention.query.bias"}, "(n h)"}, false, {},
+    add(true, {{{"self_attention.query.w"}, "e n h"},
+               {{"attention.query.kernel"}, "e (n h)"},
+               true,
+               Fp8Gemm{"attention.query", 0},
+               kCombined});
+    add(bias, {{{"self_attention.query.b"}, "n h"},
+               {{"attention.query.bias"}, "(n h)"},
+               false,
+               {},
                kSkipBias});
     // Multi-query attention (K = 1) may store key/value without the head axis.
     add(true, {{{"self_attention.key.w", "self_attention.value.w"}, "e g h|e h"},
-               {{"attention.kv.kernel"}, "e s (g h)"}, true, Fp8Gemm{"attention.kv", 0}, kCombined});
+               {{"attention.kv.kernel"}, "e s (g h)"},
+               true,
+               Fp8Gemm{"attention.kv", 0},
+               kCombined});
     add(bias, {{{"self_attention.key.b", "self_attention.value.b"}, "g h|h"},
-               {{"attention.kv.bias"}, "s (g h)"}, false, {}, kSkipBias});
+               {{"attention.kv.bias"}, "s (g h)"},
+               false,
+               {},
+               kSkipBias});
   }
-  add(true, {{{"self_attention.post.w"}, "e n h"}, {{"attention.out.kernel"}, "(n h) e"}, true,
-             Fp8Gemm{"attention.out", 0}, ""});
-  add(bias, {{{"self_attention.post.b"}, "e"}, {{"attention.out.bias"}, "e"}, false, {}, kSkipBias});
+  add(true, {{{"self_attention.post.w"}, "e n h"},
+             {{"attention.out.kernel"}, "(n h) e"},
+             true,
+             Fp8Gemm{"attention.out", 0},
+             ""});
+  add(bias,
+      {{{"self_attention.post.b"}, "e"}, {{"attention.out.bias"}, "e"}, false, {}, kSkipBias});
 
   add(ln, {{{"ff_layer.layer_norm.scale"}, "e"}, {{"mlp.scale"}, "e"}, false, {}, kSkipLn});
-  add(ln && bias, {{{"ff_layer.layer_norm.bias"}, "e"}, {{"mlp.ln_bias"}, "e"}, false, {}, kSkipBias});
+  add(ln && bias,
+      {{{"ff_layer.layer_norm.bias"}, "e"}, {{"mlp.ln_bias"}, "e"}, false, {}, kSkipBias});
   if (o.gated) {
     bool linear_first = o.gated_order == GatedOrder::kLinearFirst;
     auto pair = [&](const std::string& a, const std::string& b) {
       return linear_first ? std::vector<std::string>{a, b} : std::vector<std::string>{b, a};
     };
     add(true, {{pair("ff_layer.ffn_layer1.linear.w", "ff_layer.ffn_layer1_gate.linear.w"), "e f"},
-               {{"mlp.wi_kernel"}, "e s f"}, true, Fp8Gemm{"mlp", 0}, kNotGated});
+               {{"mlp.wi_kernel"}, "e s f"},
+               true,
+               Fp8Gemm{"mlp", 0},
+               kNotGated});
     add(bias, {{pair("ff_layer.ffn_layer1.bias.b", "ff_layer.ffn_layer1_gate.bias.b"), "f"},
-               {{"mlp.wi_bias"}, "s f"}, false, {}, kSkipBias});
+               {{"mlp.wi_bias"}, "s f"},
+               false,
+               {},
+               kSkipBias});
   } else {
-    add(true, {{{"ff_layer.ffn_layer1.linear.w"}, "e f"}, {{"mlp.wi_kernel"}, "e 1 f"}, true,
-               Fp8Gemm{"mlp", 0}, kGated});
-    add(bias, {{{"ff_layer.ffn_layer1.bias.b"}, "f"}, {{"mlp.wi_bias"}, "1 f"}, false, {}, kSkipBias});
+    add(true, {{{"ff_layer.ffn_layer1.linear.w"}, "e f"},
+               {{"mlp.wi_kernel"}, "e 1 f"},
+               true,
+               Fp8Gemm{"mlp", 0},
+               kGated});
+    add(bias,
+        {{{"ff_layer.ffn_layer1.bias.b"}, "f"}, {{"mlp.wi_bias"}, "1 f"}, false, {}, kSkipBias});
   }
-  add(true, {{{"ff_layer.ffn_layer2.linear.w"}, "f e"}, {{"mlp.wo_kernel"}, "f e"}, true,
-             Fp8Gemm{"mlp", 1}, ""});
+  add(true, {{{"ff_layer.ffn_layer2.linear.w"}, "f e"},
+             {{"mlp.wo_kernel"}, "f e"},
+             true,
+             Fp8Gemm{"mlp", 1},
+             ""});
   add(bias, {{{"ff_layer.ffn_layer2.bias.b"}, "e"}, {{"mlp.wo_bias"}, "e"}, false, {}, kSkipBias});
 
   if (o.pax_repeat) {
@@ -73,7 +118,8 @@ LayerStack pax_layer_stack(const ModelOptions& o) {
       for (;;) {
         size_t bar = pattern.find('|', start);
         if (!out.empty()) out += '|';
-        out += "l " + pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+        out += "l " +
+               pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
         if (bar == std::string::npos) break;
         start = bar + 1;
       }
@@ -87,7 +133,8 @@ LayerStack pax_layer_stack(const ModelOptions& o) {
     }
   }
   LayerStack stack;
-  stack.fw_prefix = o.pax_repeat ? "lm.transformer.repeat.sub.x_layers_0" : "lm.transformer.x_layers_{i}";
+  stack.fw_prefix =
+      o.pax_repeat ? "lm.transformer.repeat.sub.x_layers_0" : "lm.transformer.x_layers_{i}";
   stack.te_prefix = stack.fw_prefix + ".transformerlayer.cld";
   stack.count = o.pax_repeat ? 1 : static_cast<int>(o.layers);
   stack.groups = std::move(g);

@@ -58,24 +58,34 @@ struct Generator {
     if (!chunks.empty() && spec.chunks_per_array > 1 && chunks[axis] % spec.chunks_per_array == 0) {
       chunks[axis] /= spec.chunks_per_array;
     }
-    auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype, zarr::codec_from_name(spec.codec, 1));
+    auto meta =
+        zarr::ArrayMetadata::make(shape, chunks, dtype, zarr::codec_from_name(spec.codec, 1));
     zarr::ZarrArray::create(array_root / name, meta).write_all(data);
     pax_leaves.push_back({name, spec.dtype, shape, false});
     t5x_arrays.emplace_back(name, meta);
   }
 
-  void scalar(const std::string& name, const std::string& dtype_name, uint64_t value, const Shape& shape = {}) {
+  void scalar(const std::string& name, const std::string& dtype_name, uint64_t value,
+              const Shape& shape = {}) {
     auto dtype = zarr::dtype_from_name(dtype_name, name);
     Bytes data(static_cast<size_t>(num_elements(shape)) * dtype.itemsize);
-    for (size_t i = 0; i < data.size(); i += dtype.itemsize) std::memcpy(&data[i], &value, dtype.itemsize);
-    auto meta = zarr::ArrayMetadata::make(shape, shape, dtype, zarr::codec_from_name(spec.codec, 1));
+    for (size_t i = 0; i < data.size(); i += dtype.itemsize)
+      std::memcpy(&data[i], &value, dtype.itemsize);
+    auto meta =
+        zarr::ArrayMetadata::make(shape, shape, dtype, zarr::codec_from_name(spec.codec, 1));
     zarr::ZarrArray::create(array_root / name, meta).write_all(data);
   }
 };
 
 std::map<std::string, int64_t> sizes_of(const rules::ModelOptions& o) {
-  return {{"l", o.layers}, {"e", o.embed_dim}, {"n", o.heads}, {"g", o.kv_heads()},
-          {"h", o.head_dim}, {"f", o.mlp_dim}, {"d", o.heads * o.head_dim}, {"s", 3}};
+  return {{"l", o.layers},
+          {"e", o.embed_dim},
+          {"n", o.heads},
+          {"g", o.kv_heads()},
+          {"h", o.head_dim},
+          {"f", o.mlp_dim},
+          {"d", o.heads * o.head_dim},
+          {"s", 3}};
 }
 
 // The axis tensor parallelism shards: heads (n, g) or the MLP dimension (f); else the last.
@@ -112,20 +122,23 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
     std::filesystem::create_directories(gen.array_root);
     auto stack = rules::pax_layer_stack(o);
     std::vector<std::string> categories{"mdl_vars.params."};
-    std::string opt = o.pax_repeat ? fmt::format("opt_states_0.p#{}#i-1_2.", o.layers) : "opt_states_0_2.";
-    if (spec.optimizer_state) categories.insert(categories.end(), {opt + "m.params.", opt + "v.params."});
+    std::string opt =
+        o.pax_repeat ? fmt::format("opt_states_0.p#{}#i-1_2.", o.layers) : "opt_states_0_2.";
+    if (spec.optimizer_state)
+      categories.insert(categories.end(), {opt + "m.params.", opt + "v.params."});
     for (const auto& cat : categories) {
       bool moment = cat != "mdl_vars.params.";
       for (int i = 0; i < stack.count; ++i) {
         for (const auto& group : stack.groups) {
           const auto& rule = group.alternatives[0];
           for (const auto& name : rule.fw.names) {
-            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment,
-                      shard_axis(rule.fw.pattern));
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
+                      shape_of(rule.fw.pattern, sizes), moment, shard_axis(rule.fw.pattern));
           }
         }
       }
-      std::string np = o.pax_repeat && moment ? "opt_states_0.no_prefix_2." + cat.substr(opt.size()) : cat;
+      std::string np =
+          o.pax_repeat && moment ? "opt_states_0.no_prefix_2." + cat.substr(opt.size()) : cat;
       gen.array(np + "lm.embedding_lookup.emb_var", {spec.vocab, o.embed_dim}, moment);
       gen.array(np + "lm.final_ln.scale", {o.embed_dim}, moment);
       if (!o.skip_bias) gen.array(np + "lm.final_ln.bias", {o.embed_dim}, moment);
@@ -135,7 +148,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
       for (int k = 0; k < 4; ++k) {
         if (o.pax_repeat) {
           gen.scalar(fmt::format("opt_states_0.no_prefix_{}.count", k), "int32", 100);
-          gen.scalar(fmt::format("opt_states_0.p#{}#i-1_{}.count", o.layers, k), "int32", 100, {o.layers});
+          gen.scalar(fmt::format("opt_states_0.p#{}#i-1_{}.count", o.layers, k), "int32", 100,
+                     {o.layers});
         } else {
           gen.scalar(fmt::format("opt_states_0_{}.count", k), "int32", 100);
         }
@@ -145,14 +159,17 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
     if (spec.pax_layout1) {
       std::filesystem::create_directories(dir / "metadata");
       nlohmann::json source = {{"version", 1.1}};
-      write_text_file(dir / "metadata" / "metadata",
-                      checkpoint::python_json_dumps(checkpoint::make_pax_metadata(source, gen.pax_leaves)));
+      write_text_file(
+          dir / "metadata" / "metadata",
+          checkpoint::python_json_dumps(checkpoint::make_pax_metadata(source, gen.pax_leaves)));
     }
     return;
   }
   // T5X: encoder and decoder stacks, AdamW moments at state.param_states.1.0.{mu,nu}.
   std::vector<std::string> categories{"target."};
-  if (spec.optimizer_state) categories.insert(categories.end(), {"state.param_states.1.0.mu.", "state.param_states.1.0.nu."});
+  if (spec.optimizer_state)
+    categories.insert(categories.end(),
+                      {"state.param_states.1.0.mu.", "state.param_states.1.0.nu."});
   for (const auto& cat : categories) {
     bool moment = cat != "target.";
     for (const auto& stack : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
@@ -160,8 +177,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
         for (const auto& group : stack.groups) {
           const auto& rule = group.alternatives[o.gated || group.alternatives.size() == 1 ? 0 : 1];
           for (const auto& name : rule.fw.names) {
-            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name, shape_of(rule.fw.pattern, sizes), moment,
-                      shard_axis(rule.fw.pattern));
+            gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
+                      shape_of(rule.fw.pattern, sizes), moment, shard_axis(rule.fw.pattern));
           }
         }
       }
@@ -171,8 +188,10 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
     gen.array(cat + "decoder.decoder_norm.scale", {o.embed_dim}, moment);
   }
   msgpack::Map root{{"version", uint64_t{3}}, {"optimizer", msgpack::Map{}}};
-  checkpoint::T5xIndex index = checkpoint::T5xIndex::parse(msgpack::encode(msgpack::Value(root)), "example");
-  for (const auto& [name, meta] : gen.t5x_arrays) index.set(name, checkpoint::T5xIndex::make_spec_leaf(name, meta));
+  checkpoint::T5xIndex index =
+      checkpoint::T5xIndex::parse(msgpack::encode(msgpack::Value(root)), "example");
+  for (const auto& [name, meta] : gen.t5x_arrays)
+    index.set(name, checkpoint::T5xIndex::make_spec_leaf(name, meta));
   auto scalar_leaf = [](int32_t v) {
     checkpoint::InlineArray a{{}, zarr::dtype_from_name("int32", "step"), Bytes(4), 1};
     std::memcpy(a.data.data(), &v, 4);

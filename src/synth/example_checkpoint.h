@@ -10,12 +10,12 @@
 namespace te::synth {
 
 struct ExampleSpec {
-  rules::ModelOptions model;     // framework, dims and variants (fw side is generated)
-  std::string dtype = "float32"; // or "bfloat16"
-  std::string codec = "zstd";    // gzip, zlib, zstd, none
-  int chunks_per_array = 1;      // split along the last axis, like tensor-parallel shards
-  bool optimizer_state = true;   // Adam moments (and counts)
-  bool pax_layout1 = false;      // Pax: checkpoint_N/state + metadata/metadata
+  rules::ModelOptions model;      // framework, dims and variants (fw side is generated)
+  std::string dtype = "float32";  // or "bfloat16"
+  std::string codec = "zstd";     // gzip, zlib, zstd, none
+  int chunks_per_array = 1;       // split along the last axis, like tensor-parallel shards
+  bool optimizer_state = true;    // Adam moments (and counts)
+  bool pax_layout1 = false;       // Pax: checkpoint_N/state + metadata/metadata
   int64_t vocab = 256;
   uint64_t seed = 1;
 };

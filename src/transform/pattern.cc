@@ -7,8 +7,12 @@
 namespace te::transform {
 namespace {
 
-bool is_name_start(char c) { return c >= 'a' && c <= 'z'; }
-bool is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9') || c == '_'; }
+bool is_name_start(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9') || c == '_';
+}
 
 }  // namespace
 
@@ -66,7 +70,8 @@ AxisPattern parse_axis_pattern(std::string_view text) {
       size_t j = i;
       while (j < text.size() && is_name_char(text[j])) ++j;
       std::string name(text.substr(i, j - i));
-      if (std::find(seen.begin(), seen.end(), name) != seen.end()) bad("an axis name appears twice");
+      if (std::find(seen.begin(), seen.end(), name) != seen.end())
+        bad("an axis name appears twice");
       seen.push_back(name);
       if (in_group) {
         group.push_back(name);

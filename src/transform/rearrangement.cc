@@ -95,7 +95,8 @@ bool Rearrangement::touches(const ArrayView& view, const VBox& box) const {
   return view.fixed_index >= lo && view.fixed_index < lo + box.size[view.fixed_axis];
 }
 
-void Rearrangement::region(const ArrayView& view, const VBox& box, Shape& start, Shape& size) const {
+void Rearrangement::region(const ArrayView& view, const VBox& box, Shape& start,
+                           Shape& size) const {
   start.clear();
   size.clear();
   for (const auto& axis : view.axes) {

@@ -5,6 +5,8 @@
 
 namespace te {
 
-std::string shape_string(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+std::string shape_string(const Shape& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ","));
+}
 
 }  // namespace te

@@ -77,7 +77,9 @@ Bytes read_file(const fs::path& path) {
   return data;
 }
 
-std::string read_text_file(const fs::path& path) { return to_string(read_file(path)); }
+std::string read_text_file(const fs::path& path) {
+  return to_string(read_file(path));
+}
 
 void write_file(const fs::path& path, std::span<const std::byte> data) {
   FileSink sink(path);

@@ -25,7 +25,8 @@ class FillChunkReader : public ChunkReader {
  public:
   explicit FillChunkReader(Bytes fill) : fill_(std::move(fill)) {}
   void read(std::span<std::byte> out) override {
-    bool zero = std::all_of(fill_.begin(), fill_.end(), [](std::byte b) { return b == std::byte{0}; });
+    bool zero =
+        std::all_of(fill_.begin(), fill_.end(), [](std::byte b) { return b == std::byte{0}; });
     if (zero) {
       std::memset(out.data(), 0, out.size());
       return;
@@ -43,7 +44,8 @@ class FillChunkReader : public ChunkReader {
 // Serves an already decoded chunk (Fortran-order chunks are decoded whole and transposed).
 class MemoryChunkReader : public ChunkReader {
  public:
-  MemoryChunkReader(Bytes data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
+  MemoryChunkReader(Bytes data, std::string name)
+      : data_(std::move(data)), name_(std::move(name)) {}
   void read(std::span<std::byte> out) override {
     if (offset_ + out.size() > data_.size()) fail("{}: read past the end of the chunk", name_);
     std::memcpy(out.data(), data_.data() + offset_, out.size());

@@ -21,7 +21,8 @@ int int_member(const nlohmann::json& j, const char* key, int fallback, int lo, i
 
 class NullDecoder : public ChunkDecoder {
  public:
-  NullDecoder(ByteSource& source, size_t decoded_size) : source_(source), remaining_(decoded_size) {}
+  NullDecoder(ByteSource& source, size_t decoded_size)
+      : source_(source), remaining_(decoded_size) {}
   void read(std::span<std::byte> out) override {
     while (!out.empty()) {
       if (piece_.empty()) {
@@ -39,7 +40,8 @@ class NullDecoder : public ChunkDecoder {
     }
   }
   void finish() override {
-    if (remaining_ != 0) fail("{}: chunk is truncated: {} bytes missing", source_.name(), remaining_);
+    if (remaining_ != 0)
+      fail("{}: chunk is truncated: {} bytes missing", source_.name(), remaining_);
     if (!piece_.empty() || !source_.next().empty()) {
       fail("{}: chunk is larger than the expected decoded size", source_.name());
     }
@@ -93,7 +95,9 @@ Bytes Codec::encode(std::span<const std::byte> data, size_t itemsize) const {
   return std::move(sink.bytes);
 }
 
-std::shared_ptr<const Codec> make_null_codec() { return std::make_shared<NullCodec>(); }
+std::shared_ptr<const Codec> make_null_codec() {
+  return std::make_shared<NullCodec>();
+}
 
 std::shared_ptr<const Codec> codec_from_json(const nlohmann::json& c, const std::string& where) {
   if (c.is_null()) return make_null_codec();
@@ -126,7 +130,8 @@ std::shared_ptr<const Codec> codec_from_json(const nlohmann::json& c, const std:
 
 std::shared_ptr<const Codec> codec_from_name(const std::string& name, int level) {
   if (name == "none" || name == "null" || name == "raw") return make_null_codec();
-  if (name == "gzip" || name == "zlib") return make_deflate_codec(name == "gzip", level < 0 ? 1 : level);
+  if (name == "gzip" || name == "zlib")
+    return make_deflate_codec(name == "gzip", level < 0 ? 1 : level);
   if (name == "zstd") return make_zstd_codec(level < 0 ? 1 : level);
   fail("unknown compressor \"{}\" (expected gzip, zlib, zstd or none)", name);
 }

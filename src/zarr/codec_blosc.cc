@@ -21,7 +21,8 @@ Bytes read_all(ByteSource& source) {
 
 class BloscDecoder : public ChunkDecoder {
  public:
-  BloscDecoder(ByteSource& source, size_t decoded_size) : source_(source), expected_(decoded_size) {}
+  BloscDecoder(ByteSource& source, size_t decoded_size)
+      : source_(source), expected_(decoded_size) {}
 
   void read(std::span<std::byte> out) override {
     if (!decoded_) decode_all();
@@ -106,7 +107,10 @@ class BloscCodec : public Codec {
   BloscCodec(std::string cname, int clevel, int shuffle, int blocksize)
       : cname_(std::move(cname)), clevel_(clevel), shuffle_(shuffle), blocksize_(blocksize) {}
   nlohmann::json to_json() const override {
-    return {{"blocksize", blocksize_}, {"clevel", clevel_}, {"cname", cname_}, {"id", "blosc"},
+    return {{"blocksize", blocksize_},
+            {"clevel", clevel_},
+            {"cname", cname_},
+            {"id", "blosc"},
             {"shuffle", shuffle_}};
   }
   std::string id() const override { return "blosc"; }

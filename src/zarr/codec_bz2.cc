@@ -81,7 +81,8 @@ class Bz2Decoder : public ChunkDecoder {
 class Bz2Encoder : public ChunkEncoder {
  public:
   Bz2Encoder(ByteSink& sink, int level) : sink_(sink), out_(kOutPiece) {
-    if (BZ2_bzCompressInit(&stream_, level, 0, 0) != BZ_OK) fail("{}: bz2 init failed", sink.name());
+    if (BZ2_bzCompressInit(&stream_, level, 0, 0) != BZ_OK)
+      fail("{}: bz2 init failed", sink.name());
   }
   ~Bz2Encoder() override { BZ2_bzCompressEnd(&stream_); }
 
@@ -133,6 +134,8 @@ class Bz2Codec : public Codec {
 
 }  // namespace
 
-std::shared_ptr<const Codec> make_bz2_codec(int level) { return std::make_shared<Bz2Codec>(level); }
+std::shared_ptr<const Codec> make_bz2_codec(int level) {
+  return std::make_shared<Bz2Codec>(level);
+}
 
 }  // namespace te::zarr

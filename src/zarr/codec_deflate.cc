@@ -14,7 +14,9 @@ namespace {
 
 constexpr size_t kOutPiece = 256 << 10;
 
-const char* format_name(bool gzip) { return gzip ? "gzip" : "zlib"; }
+const char* format_name(bool gzip) {
+  return gzip ? "gzip" : "zlib";
+}
 
 class DeflateDecoder : public ChunkDecoder {
  public:
@@ -76,7 +78,8 @@ class DeflateDecoder : public ChunkDecoder {
     uint32_t in_before = state_->avail_in, out_before = state_->avail_out;
     int rc = isal_inflate(state_.get());
     if (rc < 0) {
-      const char* why = rc == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch" : "invalid deflate data";
+      const char* why =
+          rc == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch" : "invalid deflate data";
       fail("{}: corrupt {} chunk ({})", source_.name(), format_name(gzip_), why);
     }
     bool progress = state_->avail_in != in_before || state_->avail_out != out_before;
@@ -128,7 +131,8 @@ class DeflateEncoder : public ChunkEncoder {
   void step() {
     stream_->next_out = reinterpret_cast<uint8_t*>(out_.data());
     stream_->avail_out = static_cast<uint32_t>(out_.size());
-    if (isal_deflate(stream_.get()) != COMP_OK) fail("{}: deflate compression failed", sink_.name());
+    if (isal_deflate(stream_.get()) != COMP_OK)
+      fail("{}: deflate compression failed", sink_.name());
     size_t produced = out_.size() - stream_->avail_out;
     if (produced > 0) sink_.write({out_.data(), produced});
   }
@@ -142,7 +146,9 @@ class DeflateEncoder : public ChunkEncoder {
 class DeflateCodec : public Codec {
  public:
   DeflateCodec(bool gzip, int level) : gzip_(gzip), level_(level) {}
-  nlohmann::json to_json() const override { return {{"id", format_name(gzip_)}, {"level", level_}}; }
+  nlohmann::json to_json() const override {
+    return {{"id", format_name(gzip_)}, {"level", level_}};
+  }
   std::string id() const override { return format_name(gzip_); }
   std::unique_ptr<ChunkDecoder> decoder(ByteSource& source, size_t decoded_size) const override {
     return std::make_unique<DeflateDecoder>(source, decoded_size, gzip_);

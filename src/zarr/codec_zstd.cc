@@ -41,7 +41,8 @@ class ZstdDecoder : public ChunkDecoder {
       ZSTD_outBuffer ob{scratch, 1, 0};
       step(ob);
       if (ob.pos != 0) {
-        fail("{}: zstd chunk decodes to more than the expected {} bytes", source_.name(), expected_);
+        fail("{}: zstd chunk decodes to more than the expected {} bytes", source_.name(),
+             expected_);
       }
     }
     if (in_.pos != in_.size || !source_.next().empty()) {
@@ -107,7 +108,8 @@ class ZstdEncoder : public ChunkEncoder {
     return rc;
   }
   void check(size_t rc) {
-    if (ZSTD_isError(rc)) fail("{}: zstd compression failed ({})", sink_.name(), ZSTD_getErrorName(rc));
+    if (ZSTD_isError(rc))
+      fail("{}: zstd compression failed ({})", sink_.name(), ZSTD_getErrorName(rc));
   }
 
   ByteSink& sink_;
@@ -134,6 +136,8 @@ class ZstdCodec : public Codec {
 
 }  // namespace
 
-std::shared_ptr<const Codec> make_zstd_codec(int level) { return std::make_shared<ZstdCodec>(level); }
+std::shared_ptr<const Codec> make_zstd_codec(int level) {
+  return std::make_shared<ZstdCodec>(level);
+}
 
 }  // namespace te::zarr

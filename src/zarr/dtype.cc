@@ -14,10 +14,17 @@ struct BareType {
   size_t itemsize;
 };
 constexpr std::array kBareTypes = {
-    BareType{"bfloat16", 2},         BareType{"float8_e3m4", 1},    BareType{"float8_e4m3fn", 1},
-    BareType{"float8_e4m3fnuz", 1},  BareType{"float8_e4m3b11fnuz", 1},
-    BareType{"float8_e5m2", 1},      BareType{"float8_e5m2fnuz", 1}, BareType{"float8_e8m0fnu", 1},
-    BareType{"float4_e2m1fn", 1},    BareType{"int4", 1},           BareType{"int2", 1},
+    BareType{"bfloat16", 2},
+    BareType{"float8_e3m4", 1},
+    BareType{"float8_e4m3fn", 1},
+    BareType{"float8_e4m3fnuz", 1},
+    BareType{"float8_e4m3b11fnuz", 1},
+    BareType{"float8_e5m2", 1},
+    BareType{"float8_e5m2fnuz", 1},
+    BareType{"float8_e8m0fnu", 1},
+    BareType{"float4_e2m1fn", 1},
+    BareType{"int4", 1},
+    BareType{"int2", 1},
     BareType{"uint4", 1},
 };
 
@@ -90,12 +97,13 @@ DType parse_zarr_dtype(const std::string& text, const std::string& where) {
     default:
       fail("{}: unsupported dtype \"{}\" (kind '{}' is not supported)", where, text, kind);
   }
-  if (!size_ok) fail("{}: invalid dtype \"{}\": kind '{}' has no {}-byte type", where, text, kind, size);
+  if (!size_ok)
+    fail("{}: invalid dtype \"{}\": kind '{}' has no {}-byte type", where, text, kind, size);
   bool one_byte = size == 1 || kind == 'S' || kind == 'V';
   if (endian_char == '|' && !one_byte) {
     fail("{}: invalid dtype \"{}\": '|' is only valid for 1-byte types", where, text);
   }
-  Endian endian = one_byte ? Endian::kNotApplicable
+  Endian endian = one_byte             ? Endian::kNotApplicable
                   : endian_char == '<' ? Endian::kLittle
                                        : Endian::kBig;
   return DType{text, kind, size, endian};
@@ -109,10 +117,10 @@ DType dtype_from_name(const std::string& name, const std::string& where) {
     std::string_view name, zarr;
   };
   static constexpr std::array kNamed = {
-      Named{"bool", "|b1"},     Named{"int8", "|i1"},      Named{"uint8", "|u1"},
-      Named{"int16", "<i2"},    Named{"uint16", "<u2"},    Named{"int32", "<i4"},
-      Named{"uint32", "<u4"},   Named{"int64", "<i8"},     Named{"uint64", "<u8"},
-      Named{"float16", "<f2"},  Named{"float32", "<f4"},   Named{"float64", "<f8"},
+      Named{"bool", "|b1"},      Named{"int8", "|i1"},        Named{"uint8", "|u1"},
+      Named{"int16", "<i2"},     Named{"uint16", "<u2"},      Named{"int32", "<i4"},
+      Named{"uint32", "<u4"},    Named{"int64", "<i8"},       Named{"uint64", "<u8"},
+      Named{"float16", "<f2"},   Named{"float32", "<f4"},     Named{"float64", "<f8"},
       Named{"complex64", "<c8"}, Named{"complex128", "<c16"},
   };
   for (const auto& n : kNamed) {

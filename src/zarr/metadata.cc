@@ -128,7 +128,8 @@ Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& whe
       return out;
     case 'i':
     case 'u': {
-      if (!v.is_number_integer()) fail("{}: fill_value must be an integer for dtype \"{}\"", where, dtype.zarr);
+      if (!v.is_number_integer())
+        fail("{}: fill_value must be an integer for dtype \"{}\"", where, dtype.zarr);
       if (dtype.itemsize * 8 < 64 || dtype.kind == 'i') {
         int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX
                         ? (dtype.kind == 'u' && dtype.itemsize == 8 ? 0 : INT64_MAX)
@@ -137,7 +138,8 @@ Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& whe
         int64_t lo = dtype.kind == 'i' ? (bits == 64 ? INT64_MIN : -(int64_t{1} << (bits - 1))) : 0;
         int64_t hi = dtype.kind == 'i' ? (bits == 64 ? INT64_MAX : (int64_t{1} << (bits - 1)) - 1)
                                        : (int64_t{1} << bits) - 1;
-        if (x < lo || x > hi) fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
+        if (x < lo || x > hi)
+          fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
         store(out, &x, dtype.itemsize, dtype.endian);  // little-endian host: low bytes first
         return out;
       }
@@ -150,7 +152,8 @@ Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& whe
     }
     case 'f':
       if (dtype.itemsize == 1) {
-        if (!v.is_string()) fail("{}: fill_value of dtype \"{}\" must be base64", where, dtype.zarr);
+        if (!v.is_string())
+          fail("{}: fill_value of dtype \"{}\" must be base64", where, dtype.zarr);
         break;
       }
       store_float(out, parse_float_value(v, where), dtype, where);
@@ -168,7 +171,8 @@ Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& whe
     default:
       break;
   }
-  if (!v.is_string()) fail("{}: fill_value of dtype \"{}\" must be a base64 string", where, dtype.zarr);
+  if (!v.is_string())
+    fail("{}: fill_value of dtype \"{}\" must be a base64 string", where, dtype.zarr);
   Bytes decoded = base64_decode(v.get<std::string>(), where);
   if (decoded.size() != dtype.itemsize) {
     fail("{}: base64 fill_value has {} bytes, dtype \"{}\" needs {}", where, decoded.size(),
@@ -218,7 +222,8 @@ ArrayMetadata ArrayMetadata::from_json(const nlohmann::json& j, const std::strin
   m.fill_value = m.fill_value_is_null ? Bytes(m.dtype.itemsize, std::byte{0})
                                       : parse_fill_value(fill, m.dtype, where);
   std::string order = j.value("order", std::string("C"));
-  if (order != "C" && order != "F") fail("{}: \"order\" must be \"C\" or \"F\", not \"{}\"", where, order);
+  if (order != "C" && order != "F")
+    fail("{}: \"order\" must be \"C\" or \"F\", not \"{}\"", where, order);
   m.order = order[0];
   if (j.contains("filters") && !j["filters"].is_null() &&
       !(j["filters"].is_array() && j["filters"].empty())) {
@@ -231,7 +236,8 @@ ArrayMetadata ArrayMetadata::from_json(const nlohmann::json& j, const std::strin
   }
   size_t elements = 1;
   for (int64_t c : m.chunks) {
-    if (elements > (size_t{1} << 48) / static_cast<size_t>(c)) fail("{}: chunk shape is too large", where);
+    if (elements > (size_t{1} << 48) / static_cast<size_t>(c))
+      fail("{}: chunk shape is too large", where);
     elements *= static_cast<size_t>(c);
   }
   return m;

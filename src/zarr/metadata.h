@@ -18,7 +18,7 @@ struct ArrayMetadata {
   // One element's bytes, in the array's byte order; zeros when fill_value is null.
   Bytes fill_value;
   bool fill_value_is_null = true;
-  char order = 'C';            // 'C' or 'F'
+  char order = 'C';  // 'C' or 'F'
   char dimension_separator = '.';
 
   // Parses .zarray text; `where` (the file path) prefixes every error.
