@@ -112,6 +112,18 @@ TensorStoreSpec parse_spec(const msgpack::Value& v, const std::string& where) {
   return s;
 }
 
+// "a.b.c" -> {"a", "b", "c"}: index paths are dotted keys.
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> keys;
+  size_t start = 0;
+  for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+    keys.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  keys.push_back(path.substr(start));
+  return keys;
+}
+
 void sort_nodes(msgpack::Value& v) {
   if (!v.is_map() || is_leaf(v)) return;
   auto& m = v.map();
@@ -171,57 +183,42 @@ std::vector<T5xLeaf> T5xIndex::leaves() const {
 }
 
 void T5xIndex::remove(const std::string& path) {
-  // Walk down, remembering the chain, then erase and prune empty parents.
-  std::vector<std::pair<msgpack::Value*, std::string>> chain;
-  msgpack::Value* node = root_.find("optimizer");
-  size_t start = 0;
-  for (;;) {
-    size_t dot = path.find('.', start);
-    std::string key =
-        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    chain.emplace_back(node, key);
-    if (dot == std::string::npos) break;
-    node = node->find(key);
-    if (!node || !node->is_map()) return;
-    start = dot + 1;
+  // Walk down, remembering the chain, then erase and prune the maps the removal empties.
+  std::vector<std::string> keys = split_path(path);
+  std::vector<msgpack::Value*> parents{root_.find("optimizer")};
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    msgpack::Value* child = parents.back()->find(keys[i]);
+    if (!child || !child->is_map()) return;
+    parents.push_back(child);
   }
-  for (size_t i = chain.size(); i-- > 0;) {
-    msgpack::Value* parent = chain[i].first;
-    const std::string& key = chain[i].second;
-    auto& m = parent->map();
-    auto it = std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == key; });
+  for (size_t i = keys.size(); i-- > 0;) {
+    auto& m = parents[i]->map();
+    auto it = std::find_if(m.begin(), m.end(), [&](const auto& kv) { return kv.first == keys[i]; });
     if (it == m.end()) return;
-    bool last = i + 1 == chain.size();
-    if (!last && !(it->second.is_map() && it->second.map().empty())) return;
+    bool leaf = i + 1 == keys.size();
+    if (!leaf && !(it->second.is_map() && it->second.map().empty())) return;
     m.erase(it);
   }
 }
 
 void T5xIndex::set(const std::string& path, msgpack::Value leaf) {
+  std::vector<std::string> keys = split_path(path);
   msgpack::Value* node = root_.find("optimizer");
-  size_t start = 0;
-  for (;;) {
-    size_t dot = path.find('.', start);
-    std::string key =
-        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    msgpack::Value* child = node->find(key);
-    if (dot == std::string::npos) {
-      if (child) {
-        *child = std::move(leaf);
-      } else {
-        node->map().emplace_back(key, std::move(leaf));
-      }
-      return;
-    }
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    msgpack::Value* child = node->find(keys[i]);
     if (!child) {
-      node->map().emplace_back(key, msgpack::Map{});
+      node->map().emplace_back(keys[i], msgpack::Map{});
       child = &node->map().back().second;
     }
     if (!child->is_map() || is_leaf(*child)) {
-      fail("{}: cannot add \"{}\": \"{}\" is a leaf", where_, path, key);
+      fail("{}: cannot add \"{}\": \"{}\" is a leaf", where_, path, keys[i]);
     }
     node = child;
-    start = dot + 1;
+  }
+  if (msgpack::Value* existing = node->find(keys.back())) {
+    *existing = std::move(leaf);
+  } else {
+    node->map().emplace_back(keys.back(), std::move(leaf));
   }
 }
 
