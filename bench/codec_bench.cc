@@ -39,8 +39,12 @@ constexpr uint64_t kSeed = 20240601;
 // rounded to nearest even on the upper 16 bits, which is how JAX/ml_dtypes cast).
 
 enum class DType { f32, bf16 };
-const char* dtype_name(DType d) { return d == DType::f32 ? "f32" : "bf16"; }
-size_t itemsize(DType d) { return d == DType::f32 ? 4 : 2; }
+const char* dtype_name(DType d) {
+  return d == DType::f32 ? "f32" : "bf16";
+}
+size_t itemsize(DType d) {
+  return d == DType::f32 ? 4 : 2;
+}
 
 uint16_t to_bf16(float f) {
   uint32_t u = std::bit_cast<uint32_t>(f);
@@ -81,8 +85,7 @@ struct CodecUnderTest {
 };
 
 CodecUnderTest te_codec(const std::string& name, std::shared_ptr<const te::zarr::Codec> codec) {
-  return {name,
-          [codec](const Bytes& data, size_t isz) { return codec->encode(data, isz); },
+  return {name, [codec](const Bytes& data, size_t isz) { return codec->encode(data, isz); },
           [codec](const Bytes& compressed, Bytes& out) {
             // Codec::decode allocates its result; keep that cost in, since te-ckpt's decode path
             // does the same (a fresh buffer per chunk).
@@ -201,9 +204,10 @@ int main(int argc, char** argv) {
         for (size_t mib : {16, 64}) {
           std::string name = std::string(op) + "/" + c.name + "/" + dtype_name(dtype) + "/" +
                              std::to_string(mib) + "MiB";
-          auto* b = std::string(op) == "encode"
-                        ? benchmark::RegisterBenchmark(name.c_str(), bm_encode, c, dtype, mib * kMiB)
-                        : benchmark::RegisterBenchmark(name.c_str(), bm_decode, c, dtype, mib * kMiB);
+          auto* b =
+              std::string(op) == "encode"
+                  ? benchmark::RegisterBenchmark(name.c_str(), bm_encode, c, dtype, mib * kMiB)
+                  : benchmark::RegisterBenchmark(name.c_str(), bm_decode, c, dtype, mib * kMiB);
           b->Unit(benchmark::kMillisecond);
         }
       }

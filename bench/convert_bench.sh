@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154  # the *_wall, *_cpu, *_rss variables are set by `timed` (printf -v)
 # Conversion benchmark for te-ckpt (run by hand; not part of the tests). See bench/README.md.
 #
 # For each case (codec x chunks per array x dtype) it generates a synthetic Pax repeat checkpoint
@@ -127,7 +128,9 @@ if [[ -z $WORK ]]; then
 else
   mkdir -p "$WORK"
 fi
-cleanup() { [[ $KEEP == 1 ]] && echo "work folder kept: $WORK" || rm -rf "$WORK"; }
+cleanup() {
+  if [[ $KEEP == 1 ]]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ fill_moments() {
   for m in "$dir"/opt_states_0.*.[mv].params.*; do
     [[ -f $m/.zarray ]] || continue
     w="$dir/mdl_vars.params.${m#*.[mv].params.}"
-    [[ -f $w/.zarray ]] && cmp -s "$w/.zarray" "$m/.zarray" || continue
+    if [[ ! -f $w/.zarray ]] || ! cmp -s "$w/.zarray" "$m/.zarray"; then continue; fi
     cp "$w"/[0-9]* "$m/"
   done
 }
@@ -184,18 +187,30 @@ stored_mib() { du -sb "$1" | awk '{printf "%.1f", $1 / 1048576}'; }
 # and flushes earlier output so that no run pays for its predecessor's writeback.
 settle() { find "$1" -type f -exec cat {} + >/dev/null; sync; }
 
-# timed OUTVAR CMD...: runs CMD under GNU time; sets OUTVAR to "wall_s peak_rss_MiB".
+# timed PREFIX CMD...: runs CMD under GNU time and sets PREFIX_wall (s), PREFIX_cpu (user + system
+# s, all threads and child processes) and PREFIX_rss (peak resident set of the largest single
+# process, MiB).
 timed() {
-  local var=$1; shift
+  local prefix=$1; shift
   local tf; tf=$(mktemp)
-  if ! "$GNU_TIME" -f '%e %M' -o "$tf" "$@"; then
+  if ! "$GNU_TIME" -f '%e %U %S %M' -o "$tf" "$@"; then
     echo "FAILED: $*" >&2
     cat "$tf" >&2
     rm -f "$tf"
     return 1
   fi
-  printf -v "$var" '%s' "$(tail -n 1 "$tf" | awk '{printf "%.2f %.0f", $1, $2 / 1024}')"
+  local wall user sys rss
+  read -r wall user sys rss < <(tail -n 1 "$tf")
   rm -f "$tf"
+  printf -v "${prefix}_wall" '%.2f' "$wall"
+  printf -v "${prefix}_cpu" '%.2f' "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')"
+  printf -v "${prefix}_rss" '%.0f' "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')"
+}
+
+# row LABEL PREFIX [NOTE]: one result line of a case.
+row() {
+  local w="${2}_wall" c="${2}_cpu" r="${2}_rss"
+  printf '  %-18s %8s s wall %8s s cpu %7s MiB%s\n' "$1" "${!w}" "${!c}" "${!r}" "${3:+   $3}"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -231,43 +246,44 @@ for c in $CASES; do
   settle "$in"
   timed floor "$0" __floor "$in" "$WORK/out-floor" "$floor_tool" "$JOBS"
   rm -rf "$WORK/out-floor"
-  printf '  %-22s %8s s %8s MiB\n' "(1) floor $floor_tool" $floor
+  row "(1) floor $floor_tool" floor
 
-  pigz_floor="-"
+  pigz_wall="-"
   if [[ $codec == gzip && $DO_PIGZ == 1 ]]; then
     settle "$in"
-    timed pigz_floor "$0" __floor "$in" "$WORK/out-floor" pigz "$JOBS"
+    timed pigz "$0" __floor "$in" "$WORK/out-floor" pigz "$JOBS"
     rm -rf "$WORK/out-floor"
-    printf '  %-22s %8s s %8s MiB   (reference: zlib-based pigz)\n' "(1b) floor pigz" $pigz_floor
+    row "(1b) floor pigz" pigz "(reference only: zlib-based)"
   fi
 
   settle "$in"
   te_convert_cmd "$in" "$WORK/out-te" "$L"
   timed te "${TE_CMD[@]}"
-  printf '  %-22s %8s s %8s MiB\n' "(2) te-ckpt" $te
+  row "(2) te-ckpt" te
 
-  py="- -" equal="-"
+  py_wall="-" py_cpu="-" py_rss="-" equal="-"
   if [[ $DO_PY == 1 ]]; then
     settle "$in"
     timed py "$PY" "$SCRIPT_DIR/python_convert.py" --input-path "$in" --output-path "$WORK/out-py" \
       --num-of-layer "$L" --num-of-head "$N" --head-dim "$H" --mlp-intermediate-dim "$F" --embed-dim "$E"
-    printf '  %-22s %8s s %8s MiB\n' "(3) python" $py
+    row "(3) python" py
     if cmp_out=$("$PY" "$SCRIPT_DIR/compare_outputs.py" "$WORK/out-te" "$WORK/out-py"); then
       equal=OK
     else
       equal=DIFFER
     fi
-    echo "$cmp_out" | sed 's/^/  compare: /'
+    while IFS= read -r line; do echo "  compare te-ckpt vs python: $line"; done <<<"$cmp_out"
     rm -rf "$WORK/out-py"
   fi
   rm -rf "$WORK/out-te"
 
-  te_s=${te%% *}
-  r_floor=$(ratio "$te_s" "${floor%% *}")
-  r_py=$([[ $DO_PY == 1 ]] && ratio "${py%% *}" "$te_s" || echo -)
-  echo "  te-ckpt/floor = $r_floor   python/te-ckpt = $r_py"
+  r_floor=$(ratio "$te_wall" "$floor_wall")
+  r_floor_cpu=$(ratio "$te_cpu" "$floor_cpu")
+  r_py=$([[ $DO_PY == 1 ]] && ratio "$py_wall" "$te_wall" || echo -)
+  r_py_cpu=$([[ $DO_PY == 1 ]] && ratio "$py_cpu" "$te_cpu" || echo -)
+  echo "  te-ckpt/floor = $r_floor (cpu $r_floor_cpu)   python/te-ckpt = $r_py (cpu $r_py_cpu)"
   echo
-  SUMMARY+=("| $label | $dec_mib | $chunk_mib | ${floor% *} | ${floor#* } | ${pigz_floor% *} | ${te% *} | ${te#* } | ${py% *} | ${py#* } | $r_floor | $r_py | $equal |")
+  SUMMARY+=("| $label | $dec_mib | $chunk_mib | $floor_wall / $floor_cpu / $floor_rss | $pigz_wall | $te_wall / $te_cpu / $te_rss | $py_wall / $py_cpu / $py_rss | $r_floor ($r_floor_cpu) | $r_py ($r_py_cpu) | $equal |")
 
   # Keep the input the memory check reuses; delete the others now to save disk.
   if ! [[ $DO_MEM == 1 && $codec == zstd && $chunks == 1 && $dtype == float32 ]]; then
@@ -275,29 +291,29 @@ for c in $CASES; do
   fi
 done
 
-echo "=== summary (wall s, peak RSS MiB; decoded and chunk sizes in MiB)"
-echo "| case | decoded | largest chunk | floor s | floor MiB | pigz floor s | te-ckpt s | te-ckpt MiB | python s | python MiB | te-ckpt/floor | python/te-ckpt | same values |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "=== summary: wall s / cpu s / peak RSS MiB; ratios of wall time (of cpu time); sizes in MiB"
+echo "| case | decoded | largest chunk | (1) floor | pigz floor wall | (2) te-ckpt | (3) python | te-ckpt/floor | python/te-ckpt | same values |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${SUMMARY[@]}"
 echo
 
 if [[ $DO_MEM == 1 ]]; then
   echo "=== te-ckpt peak memory vs layers (zstd, float32, one chunk per array)"
-  echo "| layers | decoded MiB | largest chunk MiB | wall s | peak RSS MiB | bound 2 x chunk + 64 MiB | within bound |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| layers | decoded MiB | largest chunk MiB | wall s | cpu s | peak RSS MiB | bound 2 x chunk + 64 MiB | within bound |"
+  echo "|---|---|---|---|---|---|---|---|"
   declare -A PEAK
   for l in "${MEM_L[@]}"; do
     in=$(input_dir "$l" float32 zstd 1)
     read -r dec_mib chunk_mib _ < <(stats "$in")
     settle "$in"
     te_convert_cmd "$in" "$WORK/out-mem" "$l"
-    timed res "${TE_CMD[@]}"
+    timed mem "${TE_CMD[@]}"
     rm -rf "$WORK/out-mem" "$in"
-    peak=${res#* }
+    peak=$mem_rss
     PEAK[$l]=$peak
     bound=$(awk -v c="$chunk_mib" 'BEGIN { printf "%.0f", 2 * c + 64 }')
     ok=$(awk -v p="$peak" -v b="$bound" 'BEGIN { print (p <= b) ? "yes" : "NO" }')
-    echo "| $l | $dec_mib | $chunk_mib | ${res% *} | $peak | $bound | $ok |"
+    echo "| $l | $dec_mib | $chunk_mib | $mem_wall | $mem_cpu | $peak | $bound | $ok |"
   done
   lo=${MEM_L[0]} hi=${MEM_L[1]}
   r=$(ratio "${PEAK[$hi]}" "${PEAK[$lo]}")

@@ -2,6 +2,8 @@
 // sizes), the JSON TensorStore persists, byte-format details (zstd frame content size, gzip stored
 // blocks, foreign headers), interop with Python's codecs (independent implementations), and every
 // error class naming the chunk.
+#include "zarr/codec.h"
+
 #include <blosc.h>
 #include <zstd.h>
 
@@ -11,7 +13,6 @@
 
 #include "test_util.h"
 #include "util/file.h"
-#include "zarr/codec.h"
 
 namespace te::zarr {
 namespace {
@@ -53,9 +54,9 @@ Bytes encode_in_pieces(const Codec& codec, std::span<const std::byte> data, size
   return std::move(sink.bytes);
 }
 
-Bytes decode_in_pieces(const Codec& codec, std::span<const std::byte> compressed, size_t decoded_size,
-                       const std::vector<size_t>& source_sizes, const std::vector<size_t>& read_sizes,
-                       const std::string& name = "chunk") {
+Bytes decode_in_pieces(const Codec& codec, std::span<const std::byte> compressed,
+                       size_t decoded_size, const std::vector<size_t>& source_sizes,
+                       const std::vector<size_t>& read_sizes, const std::string& name = "chunk") {
   PieceSource source(compressed, source_sizes, name);
   auto dec = codec.decoder(source, decoded_size);
   Bytes out(decoded_size);
@@ -137,8 +138,8 @@ TEST(Codec, RoundTripStreamedInOddPieces) {
       for (size_t p = 0; p < write_patterns.size(); ++p) {
         SCOPED_TRACE(c.label + " / " + d.label + " / pattern " + std::to_string(p));
         Bytes encoded = encode_in_pieces(*c.codec, d.data, d.itemsize, write_patterns[p]);
-        Bytes decoded =
-            decode_in_pieces(*c.codec, encoded, d.data.size(), source_patterns[p], read_patterns[p]);
+        Bytes decoded = decode_in_pieces(*c.codec, encoded, d.data.size(), source_patterns[p],
+                                         read_patterns[p]);
         EXPECT_TRUE(decoded == d.data);
       }
     }
@@ -176,7 +177,8 @@ TEST(Codec, JsonAsTensorStorePersistsIt) {
       {R"({"id":"zstd","level":-7})", R"({"id":"zstd","level":-7})"},
       {R"({"id":"bz2"})", R"({"id":"bz2","level":1})"},
       {R"({"id":"bz2","level":9})", R"({"id":"bz2","level":9})"},
-      {R"({"id":"blosc"})", R"({"blocksize":0,"clevel":5,"cname":"lz4","id":"blosc","shuffle":-1})"},
+      {R"({"id":"blosc"})",
+       R"({"blocksize":0,"clevel":5,"cname":"lz4","id":"blosc","shuffle":-1})"},
       {R"({"id":"blosc","cname":"zstd","clevel":3,"shuffle":2,"blocksize":4096})",
        R"({"blocksize":4096,"clevel":3,"cname":"zstd","id":"blosc","shuffle":2})"},
       {"null", "null"},
@@ -202,15 +204,21 @@ TEST(Codec, JsonErrorsNameTheFile) {
   EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"level":1})"), where), where);
   EXPECT_TE_ERROR(codec_from_json(json::parse(R"("gzip")"), where), where);
   EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":5})"), where), where);
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":10})"), where), where, "level");
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":-1})"), where), where, "level");
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":"1"})"), where), where, "level");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":10})"), where), where,
+                  "level");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":-1})"), where), where,
+                  "level");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"gzip","level":"1"})"), where), where,
+                  "level");
   EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"bz2","level":0})"), where), where, "level");
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"zstd","level":23})"), where), where, "level");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"zstd","level":23})"), where), where,
+                  "level");
   EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"blosc","cname":"brotli"})"), where), where,
                   "brotli");
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"blosc","shuffle":3})"), where), where, "shuffle");
-  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"blosc","clevel":10})"), where), where, "clevel");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"blosc","shuffle":3})"), where), where,
+                  "shuffle");
+  EXPECT_TE_ERROR(codec_from_json(json::parse(R"({"id":"blosc","clevel":10})"), where), where,
+                  "clevel");
 }
 
 TEST(Codec, FromCommandLineName) {
@@ -231,7 +239,10 @@ int64_t zstd_frame_content_size(const Bytes& f) {
   EXPECT_EQ(hex(std::span(f).first(4)), "28b52ffd");
   unsigned fhd = static_cast<unsigned>(f[4]);
   unsigned fcs_flag = fhd >> 6, single_segment = (fhd >> 5) & 1, dict_flag = fhd & 3;
-  size_t fcs_size = fcs_flag == 0 ? (single_segment ? 1 : 0) : (fcs_flag == 1 ? 2 : fcs_flag == 2 ? 4 : 8);
+  size_t fcs_size = fcs_flag == 0 ? (single_segment ? 1 : 0)
+                                  : (fcs_flag == 1   ? 2
+                                     : fcs_flag == 2 ? 4
+                                                     : 8);
   if (fcs_size == 0) return -1;
   static constexpr size_t kDictSize[] = {0, 1, 2, 4};
   size_t pos = 5 + (single_segment ? 0 : 1) + kDictSize[dict_flag];
@@ -242,7 +253,8 @@ int64_t zstd_frame_content_size(const Bytes& f) {
 }
 
 TEST(Codec, ZstdFrameRecordsContentSize) {
-  for (size_t n : {size_t{1}, size_t{100}, size_t{300}, size_t{70000}, size_t{300000}, size_t{(1 << 20) + 5}}) {
+  for (size_t n : {size_t{1}, size_t{100}, size_t{300}, size_t{70000}, size_t{300000},
+                   size_t{(1 << 20) + 5}}) {
     SCOPED_TRACE(n);
     Bytes data = compressible_bytes(n, 4);
     for (int level : {1, 3}) {
@@ -271,7 +283,8 @@ Bytes zstd_frame_without_content_size(const Bytes& data, bool checksum) {
   while (pos < data.size()) {
     size_t n = std::min<size_t>(4099, data.size() - pos);
     ZSTD_inBuffer in{data.data() + pos, n, 0};
-    while (in.pos < in.size) EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(c, &ob, &in, ZSTD_e_continue)));
+    while (in.pos < in.size)
+      EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(c, &ob, &in, ZSTD_e_continue)));
     pos += n;
   }
   ZSTD_inBuffer empty{nullptr, 0, 0};
@@ -333,7 +346,8 @@ Bytes deflate_stored(std::span<const std::byte> data, size_t block = 65535) {
     out.push_back(std::byte{static_cast<uint8_t>(last ? 1 : 0)});
     put_le(out, n, 2);
     put_le(out, ~n & 0xffff, 2);
-    out.insert(out.end(), data.begin() + static_cast<long>(pos), data.begin() + static_cast<long>(pos + n));
+    out.insert(out.end(), data.begin() + static_cast<long>(pos),
+               data.begin() + static_cast<long>(pos + n));
     pos += n;
   } while (pos < data.size());
   return out;
@@ -346,7 +360,8 @@ struct GzipHeaderOptions {
   bool header_crc = false;
 };
 
-Bytes gzip_stored(std::span<const std::byte> data, const GzipHeaderOptions& o = {}, size_t block = 65535) {
+Bytes gzip_stored(std::span<const std::byte> data, const GzipHeaderOptions& o = {},
+                  size_t block = 65535) {
   Bytes out = bytes_of({0x1f, 0x8b, 0x08, 0});
   uint8_t flg = 0;
   if (o.header_crc) flg |= 2;
@@ -469,12 +484,16 @@ TEST(Codec, PythonDecodesWhatTeEncodes) {
   Bytes data = compressible_bytes(150001, 13);
   write_bytes(tmp / "raw", data);
   std::map<std::string, std::shared_ptr<const Codec>> codecs = {
-      {"gzip", make_deflate_codec(true, 1)},        {"gzip9", make_deflate_codec(true, 9)},
-      {"zlib", make_deflate_codec(false, 1)},       {"zstd", make_zstd_codec(1)},
-      {"bz2", make_bz2_codec(1)},                   {"blosc", make_blosc_codec("lz4", 5, -1, 0)},
+      {"gzip", make_deflate_codec(true, 1)},
+      {"gzip9", make_deflate_codec(true, 9)},
+      {"zlib", make_deflate_codec(false, 1)},
+      {"zstd", make_zstd_codec(1)},
+      {"bz2", make_bz2_codec(1)},
+      {"blosc", make_blosc_codec("lz4", 5, -1, 0)},
       {"blosc_zstd", make_blosc_codec("zstd", 3, 2, 0)},
   };
-  for (const auto& [name, codec] : codecs) write_bytes(tmp / (name + ".enc"), codec->encode(data, 1));
+  for (const auto& [name, codec] : codecs)
+    write_bytes(tmp / (name + ".enc"), codec->encode(data, 1));
   std::string out = run_python(R"(
 import sys, os, gzip, zlib, bz2, numcodecs
 d = sys.argv[1]
@@ -515,11 +534,16 @@ for name, f in enc.items():
 )",
              {tmp.path().string()});
   const std::map<std::string, std::shared_ptr<const Codec>> codecs = {
-      {"gzip", make_deflate_codec(true, 1)},          {"gzip_named", make_deflate_codec(true, 1)},
-      {"gzip9", make_deflate_codec(true, 1)},         {"zlib", make_deflate_codec(false, 1)},
-      {"zlib9", make_deflate_codec(false, 1)},        {"bz2", make_bz2_codec(1)},
-      {"zstd", make_zstd_codec(1)},                   {"zstd19", make_zstd_codec(1)},
-      {"blosc_lz4", make_blosc_codec("lz4", 5, -1, 0)}, {"blosc_zstd", make_blosc_codec("lz4", 5, -1, 0)},
+      {"gzip", make_deflate_codec(true, 1)},
+      {"gzip_named", make_deflate_codec(true, 1)},
+      {"gzip9", make_deflate_codec(true, 1)},
+      {"zlib", make_deflate_codec(false, 1)},
+      {"zlib9", make_deflate_codec(false, 1)},
+      {"bz2", make_bz2_codec(1)},
+      {"zstd", make_zstd_codec(1)},
+      {"zstd19", make_zstd_codec(1)},
+      {"blosc_lz4", make_blosc_codec("lz4", 5, -1, 0)},
+      {"blosc_zstd", make_blosc_codec("lz4", 5, -1, 0)},
       {"blosc_blosclz", make_blosc_codec("lz4", 5, -1, 0)},
       {"blosc_zlib", make_blosc_codec("lz4", 5, -1, 0)},
   };
@@ -541,9 +565,12 @@ struct ErrorCodec {
 };
 
 std::vector<ErrorCodec> error_codecs() {
-  return {{"null", make_null_codec()},          {"gzip", make_deflate_codec(true, 1)},
-          {"zlib", make_deflate_codec(false, 1)}, {"zstd", make_zstd_codec(1)},
-          {"bz2", make_bz2_codec(1)},           {"blosc", make_blosc_codec("lz4", 5, -1, 0)}};
+  return {{"null", make_null_codec()},
+          {"gzip", make_deflate_codec(true, 1)},
+          {"zlib", make_deflate_codec(false, 1)},
+          {"zstd", make_zstd_codec(1)},
+          {"bz2", make_bz2_codec(1)},
+          {"blosc", make_blosc_codec("lz4", 5, -1, 0)}};
 }
 
 TEST(CodecErrors, DecodedTooLong) {

@@ -22,7 +22,7 @@ Bytes pattern_bytes(size_t n) {
 struct Case {
   std::string label;
   Value value;
-  std::string python;  // the same value as a Python expression
+  std::string python;         // the same value as a Python expression
   bool decodes_equal = true;  // decode(python bytes) == value (false where int64 vs uint64 differ)
 };
 
@@ -32,13 +32,14 @@ std::vector<Case> cases() {
       {"true", true, "True"},
       {"false", false, "False"},
   };
-  for (uint64_t u : {0ull, 1ull, 127ull, 128ull, 255ull, 256ull, 65535ull, 65536ull, 4294967295ull, 4294967296ull,
-                     9223372036854775807ull, 9223372036854775808ull, 18446744073709551615ull}) {
+  for (uint64_t u :
+       {0ull, 1ull, 127ull, 128ull, 255ull, 256ull, 65535ull, 65536ull, 4294967295ull,
+        4294967296ull, 9223372036854775807ull, 9223372036854775808ull, 18446744073709551615ull}) {
     c.push_back({"uint " + std::to_string(u), u, std::to_string(u)});
   }
-  for (int64_t i : {int64_t{-1}, int64_t{-32}, int64_t{-33}, int64_t{-128}, int64_t{-129}, int64_t{-32768},
-                    int64_t{-32769}, int64_t{-2147483648LL}, int64_t{-2147483649LL},
-                    std::numeric_limits<int64_t>::min()}) {
+  for (int64_t i : {int64_t{-1}, int64_t{-32}, int64_t{-33}, int64_t{-128}, int64_t{-129},
+                    int64_t{-32768}, int64_t{-32769}, int64_t{-2147483648LL},
+                    int64_t{-2147483649LL}, std::numeric_limits<int64_t>::min()}) {
     c.push_back({"int " + std::to_string(i), i, "(" + std::to_string(i) + ")"});
   }
   // Non-negative values held as int64 encode like Python ints too.
@@ -76,7 +77,8 @@ std::vector<Case> cases() {
   for (size_t n : {0, 1, 15, 16, 65535, 65536}) {
     Array a;
     for (size_t i = 0; i < n; ++i) a.emplace_back(static_cast<uint64_t>(i % 300));
-    c.push_back({"array " + std::to_string(n), a, "[i % 300 for i in range(" + std::to_string(n) + ")]"});
+    c.push_back(
+        {"array " + std::to_string(n), a, "[i % 300 for i in range(" + std::to_string(n) + ")]"});
   }
   for (size_t n : {0, 1, 15, 16, 65535, 65536}) {
     Map m;
@@ -86,19 +88,23 @@ std::vector<Case> cases() {
       m.emplace_back(key, i % 2 ? Value(Nil{}) : Value(static_cast<uint64_t>(i)));
     }
     c.push_back({"map " + std::to_string(n), m,
-                 "{('k%05d' % ((" + std::to_string(n) + " - i) * 7 % 100003)): (None if i % 2 else i) for i in range(" +
+                 "{('k%05d' % ((" + std::to_string(n) +
+                     " - i) * 7 % 100003)): (None if i % 2 else i) for i in range(" +
                      std::to_string(n) + ")}"});
   }
-  Map nested{{"version", uint64_t{3}},
-             {"optimizer",
-              Map{{"target", Map{}},
-                  {"state", Map{{"step", Extension{3, pattern_bytes(14)}},
-                                {"list", Array{Value(int64_t{-5}), Value(std::string("s")), Value(Binary{pattern_bytes(3)}),
-                                               Value(Array{}), Value(Map{{"z", true}})}},
-                                {"f", 2.25}}}}}};
+  Map nested{
+      {"version", uint64_t{3}},
+      {"optimizer", Map{{"target", Map{}},
+                        {"state", Map{{"step", Extension{3, pattern_bytes(14)}},
+                                      {"list", Array{Value(int64_t{-5}), Value(std::string("s")),
+                                                     Value(Binary{pattern_bytes(3)}),
+                                                     Value(Array{}), Value(Map{{"z", true}})}},
+                                      {"f", 2.25}}}}}};
   c.push_back({"nested", nested,
-               "{'version': 3, 'optimizer': {'target': {}, 'state': {'step': msgpack.ExtType(3, bytes(i % 251 for i "
-               "in range(14))), 'list': [-5, 's', bytes(i % 251 for i in range(3)), [], {'z': True}], 'f': 2.25}}}"});
+               "{'version': 3, 'optimizer': {'target': {}, 'state': {'step': msgpack.ExtType(3, "
+               "bytes(i % 251 for i "
+               "in range(14))), 'list': [-5, 's', bytes(i % 251 for i in range(3)), [], {'z': "
+               "True}], 'f': 2.25}}}"});
   return c;
 }
 
@@ -144,7 +150,8 @@ TEST(Msgpack, DecodedTypes) {
   EXPECT_TRUE(std::holds_alternative<uint64_t>(decode(unhex("05"), "t").v));
   EXPECT_EQ(std::get<uint64_t>(decode(unhex("cf8000000000000000"), "t").v), 9223372036854775808ull);
   EXPECT_EQ(std::get<int64_t>(decode(unhex("e0"), "t").v), -32);
-  EXPECT_EQ(std::get<int64_t>(decode(unhex("d38000000000000000"), "t").v), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(std::get<int64_t>(decode(unhex("d38000000000000000"), "t").v),
+            std::numeric_limits<int64_t>::min());
   EXPECT_EQ(std::get<double>(decode(unhex("cb3ff8000000000000"), "t").v), 1.5);
   EXPECT_EQ(std::get<double>(decode(unhex("ca3fc00000"), "t").v), 1.5);
   EXPECT_EQ(std::get<std::string>(decode(unhex("a3616263"), "t").v), "abc");
@@ -162,18 +169,45 @@ TEST(Msgpack, DecodedTypes) {
 
 TEST(Msgpack, NonSmallestFormsReencodeLikeMsgpackPython) {
   const std::vector<std::string> inputs = {
-      "cc05",           "cd0005",         "ce00000005",       "cf0000000000000005", "cd00ff",
-      "d0ff",           "d1ffff",         "d2ffffffff",       "d3ffffffffffffffff", "d07f",
-      "d30000000000000005", "d1ff00",     "ca3fc00000",       "ca7fc00000",         "d903616263",
-      "da0003616263",   "db00000003616263", "d900",           "c403010203",         "c5000301020a",
-      "c600000003010203", "c70105aa",     "c8000105aa",       "c90000000105aa",     "c7000a",
-      "c70401aabbccdd", "c80010" "01" "00112233445566778899aabbccddeeff",
-      "dc0001c0",       "dd00000001c0",   "de0001a161c0",     "df00000001a161c0",
+      "cc05",
+      "cd0005",
+      "ce00000005",
+      "cf0000000000000005",
+      "cd00ff",
+      "d0ff",
+      "d1ffff",
+      "d2ffffffff",
+      "d3ffffffffffffffff",
+      "d07f",
+      "d30000000000000005",
+      "d1ff00",
+      "ca3fc00000",
+      "ca7fc00000",
+      "d903616263",
+      "da0003616263",
+      "db00000003616263",
+      "d900",
+      "c403010203",
+      "c5000301020a",
+      "c600000003010203",
+      "c70105aa",
+      "c8000105aa",
+      "c90000000105aa",
+      "c7000a",
+      "c70401aabbccdd",
+      "c80010"
+      "01"
+      "00112233445566778899aabbccddeeff",
+      "dc0001c0",
+      "dd00000001c0",
+      "de0001a161c0",
+      "df00000001a161c0",
       "de0002a17acd0001a161dc0002c3c2",
   };
-  std::string program = "import msgpack, sys\nfor h in sys.argv[1:]:\n"
-                        "    v = msgpack.unpackb(bytes.fromhex(h), raw=False, strict_map_key=False)\n"
-                        "    print(msgpack.packb(v, use_bin_type=True).hex())\n";
+  std::string program =
+      "import msgpack, sys\nfor h in sys.argv[1:]:\n"
+      "    v = msgpack.unpackb(bytes.fromhex(h), raw=False, strict_map_key=False)\n"
+      "    print(msgpack.packb(v, use_bin_type=True).hex())\n";
   std::istringstream out(run_python(program, inputs));
   for (const auto& in : inputs) {
     std::string expected;
@@ -186,16 +220,16 @@ TEST(Msgpack, NonSmallestFormsReencodeLikeMsgpackPython) {
 TEST(Msgpack, ErrorsNameTheSource) {
   const std::string where = "/ck/checkpoint_1/checkpoint";
   const std::vector<std::string> bad = {
-      "",                 // nothing
-      "92 01",            // array of 2 with one element
-      "a561",             // str of 5 with one byte
-      "c40501",           // bin of 5 with one byte
-      "cd00",             // uint16 cut
-      "d501",             // fixext2 without data
-      "c1",               // never-used byte
-      "8101 02",          // map key is not a string
-      "0102",             // trailing bytes
-      "c0c0",             // trailing bytes
+      "",         // nothing
+      "92 01",    // array of 2 with one element
+      "a561",     // str of 5 with one byte
+      "c40501",   // bin of 5 with one byte
+      "cd00",     // uint16 cut
+      "d501",     // fixext2 without data
+      "c1",       // never-used byte
+      "8101 02",  // map key is not a string
+      "0102",     // trailing bytes
+      "c0c0",     // trailing bytes
   };
   for (std::string h : bad) {
     h.erase(std::remove(h.begin(), h.end(), ' '), h.end());

@@ -1,6 +1,7 @@
 // The einops-style axis pattern parser.
-#include "test_util.h"
 #include "transform/pattern.h"
+
+#include "test_util.h"
 
 namespace te::transform {
 namespace {

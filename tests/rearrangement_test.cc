@@ -1,12 +1,13 @@
 // The rearrange engine: compile, shapes, block planning aligned to chunk grids, and copies (whole
 // and block by block) against a naive element-by-element reference computed from the patterns.
+#include "transform/rearrangement.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
 
 #include "test_util.h"
-#include "transform/rearrangement.h"
 
 namespace te::transform {
 namespace {
@@ -26,7 +27,8 @@ Shape pattern_shape(const AxisPattern& p, const Sizes& sizes) {
 }
 
 // Flat element offset of the V point `at` (named coordinates) in an array with `pattern`.
-int64_t naive_offset(const AxisPattern& p, const Sizes& sizes, const std::map<std::string, int64_t>& at) {
+int64_t naive_offset(const AxisPattern& p, const Sizes& sizes,
+                     const std::map<std::string, int64_t>& at) {
   Shape shape = pattern_shape(p, sizes);
   int64_t flat = 0;
   for (size_t j = 0; j < p.axes.size(); ++j) {
@@ -58,7 +60,11 @@ const std::vector<Case> kCases = {
     {"literal_one", {"e f"}, {"e 1 f"}, "", {{"e", 4}, {"f", 9}}},
     {"drop_literal_one", {"e 1 f"}, {"f e"}, "", {{"e", 4}, {"f", 9}}},
     {"layers", {"l e (n h)"}, {"l (n h) e"}, "", {{"l", 3}, {"e", 4}, {"n", 2}, {"h", 3}}},
-    {"layers_stack", {"l e n h", "l e n h"}, {"l e s (n h)"}, "s", {{"l", 2}, {"e", 3}, {"n", 2}, {"h", 2}}},
+    {"layers_stack",
+     {"l e n h", "l e n h"},
+     {"l e s (n h)"},
+     "s",
+     {{"l", 2}, {"e", 3}, {"n", 2}, {"h", 2}}},
     {"size_one_axis_dropped", {"a b"}, {"a"}, "", {{"a", 5}, {"b", 1}}},
 };
 
@@ -71,7 +77,8 @@ std::vector<AxisPattern> parse_all(const std::vector<std::string>& texts) {
 // All named axes of a case with sizes (the stack axis sized by the member count).
 Sizes full_sizes(const Case& c) {
   Sizes s = c.sizes;
-  if (!c.stack.empty()) s[c.stack] = static_cast<int64_t>(std::max(c.inputs.size(), c.outputs.size()));
+  if (!c.stack.empty())
+    s[c.stack] = static_cast<int64_t>(std::max(c.inputs.size(), c.outputs.size()));
   return s;
 }
 
@@ -80,7 +87,8 @@ std::vector<Bytes> naive_outputs(const Case& c, const std::vector<Bytes>& inputs
   Sizes sizes = full_sizes(c);
   auto ins = parse_all(c.inputs), outs = parse_all(c.outputs);
   std::vector<Bytes> result;
-  for (const auto& p : outs) result.emplace_back(static_cast<size_t>(num_elements(pattern_shape(p, sizes))) * item);
+  for (const auto& p : outs)
+    result.emplace_back(static_cast<size_t>(num_elements(pattern_shape(p, sizes))) * item);
   std::vector<std::string> names;
   for (const auto& [n, _] : sizes) names.push_back(n);
   Shape extent;
@@ -103,7 +111,8 @@ std::vector<Bytes> naive_outputs(const Case& c, const std::vector<Bytes>& inputs
 }
 
 Rearrangement compile_case(const Case& c) {
-  return Rearrangement::compile(parse_all(c.inputs), parse_all(c.outputs), c.stack.empty() ? "s" : c.stack, c.sizes);
+  return Rearrangement::compile(parse_all(c.inputs), parse_all(c.outputs),
+                                c.stack.empty() ? "s" : c.stack, c.sizes);
 }
 
 TEST(Rearrangement, CompileShapes) {
@@ -114,7 +123,8 @@ TEST(Rearrangement, CompileShapes) {
     ASSERT_EQ(r.inputs.size(), c.inputs.size());
     ASSERT_EQ(r.outputs.size(), c.outputs.size());
     EXPECT_EQ(r.rank(), static_cast<int>(sizes.size()));
-    for (size_t a = 0; a < r.axis_names.size(); ++a) EXPECT_EQ(r.axis_sizes[a], sizes.at(r.axis_names[a]));
+    for (size_t a = 0; a < r.axis_names.size(); ++a)
+      EXPECT_EQ(r.axis_sizes[a], sizes.at(r.axis_names[a]));
     for (size_t i = 0; i < c.inputs.size(); ++i) {
       EXPECT_EQ(r.shape(r.inputs[i]), pattern_shape(parse_axis_pattern(c.inputs[i]), sizes));
       EXPECT_EQ(r.inputs[i].fixed_axis >= 0, c.inputs.size() > 1);
@@ -141,7 +151,8 @@ TEST(Rearrangement, CopyWholeMatchesNaive) {
       Rearrangement r = compile_case(c);
       std::vector<Bytes> inputs;
       for (size_t i = 0; i < r.inputs.size(); ++i) {
-        inputs.push_back(random_bytes(static_cast<size_t>(num_elements(r.shape(r.inputs[i]))) * item, 100 + i));
+        inputs.push_back(
+            random_bytes(static_cast<size_t>(num_elements(r.shape(r.inputs[i]))) * item, 100 + i));
       }
       std::vector<Bytes> want = naive_outputs(c, inputs, item);
       VBox box = r.full_box();
@@ -157,7 +168,8 @@ TEST(Rearrangement, CopyWholeMatchesNaive) {
   }
 }
 
-Bytes slice(const Bytes& data, const Shape& shape, const Shape& start, const Shape& size, size_t item) {
+Bytes slice(const Bytes& data, const Shape& shape, const Shape& start, const Shape& size,
+            size_t item) {
   Bytes out(static_cast<size_t>(num_elements(size)) * item);
   int64_t n = num_elements(size);
   for (int64_t e = 0; e < n; ++e) {
@@ -171,12 +183,14 @@ Bytes slice(const Bytes& data, const Shape& shape, const Shape& start, const Sha
       src += idx[i] * mul;
       mul *= shape[i];
     }
-    std::memcpy(out.data() + e * static_cast<int64_t>(item), data.data() + src * static_cast<int64_t>(item), item);
+    std::memcpy(out.data() + e * static_cast<int64_t>(item),
+                data.data() + src * static_cast<int64_t>(item), item);
   }
   return out;
 }
 
-void paste(Bytes& data, const Shape& shape, const Shape& start, const Shape& size, const Bytes& part, size_t item) {
+void paste(Bytes& data, const Shape& shape, const Shape& start, const Shape& size,
+           const Bytes& part, size_t item) {
   int64_t n = num_elements(size);
   for (int64_t e = 0; e < n; ++e) {
     int64_t rest = e, dst = 0, mul = 1;
@@ -189,7 +203,8 @@ void paste(Bytes& data, const Shape& shape, const Shape& start, const Shape& siz
       dst += idx[i] * mul;
       mul *= shape[i];
     }
-    std::memcpy(data.data() + dst * static_cast<int64_t>(item), part.data() + e * static_cast<int64_t>(item), item);
+    std::memcpy(data.data() + dst * static_cast<int64_t>(item),
+                part.data() + e * static_cast<int64_t>(item), item);
   }
 }
 
@@ -202,7 +217,8 @@ TEST(Rearrangement, BlocksTileAlignAndCopyLikeNaive) {
       Rearrangement r = compile_case(c);
       auto random_chunks = [&](const Shape& shape) {
         Shape ch;
-        for (int64_t d : shape) ch.push_back(trial == 0 ? d : 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(d)));
+        for (int64_t d : shape)
+          ch.push_back(trial == 0 ? d : 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(d)));
         return ch;
       };
       std::vector<Shape> in_chunks, out_chunks;
@@ -247,7 +263,8 @@ TEST(Rearrangement, BlocksTileAlignAndCopyLikeNaive) {
       // Block-by-block copy through region buffers equals the naive result.
       std::vector<Bytes> inputs;
       for (size_t i = 0; i < r.inputs.size(); ++i) {
-        inputs.push_back(random_bytes(static_cast<size_t>(num_elements(r.shape(r.inputs[i]))) * item, 200 + i));
+        inputs.push_back(
+            random_bytes(static_cast<size_t>(num_elements(r.shape(r.inputs[i]))) * item, 200 + i));
       }
       std::vector<Bytes> want = naive_outputs(c, inputs, item);
       std::vector<Bytes> got;
@@ -337,10 +354,12 @@ TEST(Rearrangement, SlabAxis) {
 
 TEST(Rearrangement, CompileErrors) {
   auto p = [](const char* t) { return parse_axis_pattern(t); };
-  EXPECT_TE_ERROR(Rearrangement::compile({p("a b"), p("a b")}, {p("a s b"), p("a s b")}, "s", {{"a", 2}, {"b", 3}}),
+  EXPECT_TE_ERROR(Rearrangement::compile({p("a b"), p("a b")}, {p("a s b"), p("a s b")}, "s",
+                                         {{"a", 2}, {"b", 3}}),
                   "stack and split");
   EXPECT_TE_ERROR(Rearrangement::compile({p("a b")}, {p("b a")}, "s", {{"a", 2}}), "\"b\"");
-  EXPECT_TE_ERROR(Rearrangement::compile({p("s e"), p("s e")}, {p("e s")}, "s", {{"e", 2}}), "stack axis");
+  EXPECT_TE_ERROR(Rearrangement::compile({p("s e"), p("s e")}, {p("e s")}, "s", {{"e", 2}}),
+                  "stack axis");
   EXPECT_TE_ERROR(Rearrangement::compile({p("a b")}, {p("a")}, "s", {{"a", 2}, {"b", 3}}), "\"b\"");
   EXPECT_TE_ERROR(Rearrangement::compile({p("a"), p("a")}, {p("a")}, "s", {{"a", 2}}), "\"s\"");
   EXPECT_TE_ERROR(Rearrangement::compile({}, {p("a")}, "s", {{"a", 2}}), "input");

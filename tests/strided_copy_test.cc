@@ -1,11 +1,12 @@
 // strided_copy against a naive element-by-element reference: transposes, merges, sub-boxes, zero
 // strides, every item size.
+#include "util/strided_copy.h"
+
 #include <algorithm>
 #include <numeric>
 #include <random>
 
 #include "test_util.h"
-#include "util/strided_copy.h"
 
 namespace te {
 namespace {
@@ -24,32 +25,35 @@ void naive_copy(const std::byte* src, const std::vector<int64_t>& ss, std::byte*
       so += idx * ss[i];
       doff += idx * ds[i];
     }
-    for (size_t b = 0; b < item; ++b) dst[doff + static_cast<int64_t>(b)] = src[so + static_cast<int64_t>(b)];
+    for (size_t b = 0; b < item; ++b)
+      dst[doff + static_cast<int64_t>(b)] = src[so + static_cast<int64_t>(b)];
   }
 }
 
 // Byte extent (one past the last byte) a layout can touch.
-int64_t span_of(const std::vector<int64_t>& strides, const std::vector<int64_t>& extent, size_t item) {
+int64_t span_of(const std::vector<int64_t>& strides, const std::vector<int64_t>& extent,
+                size_t item) {
   int64_t s = static_cast<int64_t>(item);
   for (size_t i = 0; i < extent.size(); ++i) s += (extent[i] - 1) * strides[i];
   return s;
 }
 
-void check(const std::vector<int64_t>& ss, const std::vector<int64_t>& ds, const std::vector<int64_t>& extent,
-           size_t item, uint32_t seed) {
+void check(const std::vector<int64_t>& ss, const std::vector<int64_t>& ds,
+           const std::vector<int64_t>& extent, size_t item, uint32_t seed) {
   bool empty = std::any_of(extent.begin(), extent.end(), [](int64_t e) { return e == 0; });
-  int64_t src_span = empty ? 1 : span_of(ss, extent, item), dst_span = empty ? 1 : span_of(ds, extent, item);
+  int64_t src_span = empty ? 1 : span_of(ss, extent, item),
+          dst_span = empty ? 1 : span_of(ds, extent, item);
   Bytes src = random_bytes(static_cast<size_t>(src_span), seed);
   Bytes dst = random_bytes(static_cast<size_t>(dst_span), seed + 1);  // untouched bytes must stay
   Bytes want = dst;
   naive_copy(src.data(), ss, want.data(), ds, extent, item);
   strided_copy(src.data(), ss, dst.data(), ds, extent, item);
-  EXPECT_TRUE(dst == want) << "extent " << shape_string(extent) << " src " << shape_string(ss) << " dst "
-                           << shape_string(ds) << " item " << item;
+  EXPECT_TRUE(dst == want) << "extent " << shape_string(extent) << " src " << shape_string(ss)
+                           << " dst " << shape_string(ds) << " item " << item;
 }
 
-std::vector<int64_t> permuted_strides(const std::vector<int64_t>& shape, const std::vector<size_t>& perm,
-                                      size_t item) {
+std::vector<int64_t> permuted_strides(const std::vector<int64_t>& shape,
+                                      const std::vector<size_t>& perm, size_t item) {
   // Dense strides of a layout whose dimension order (outer to inner) is `perm`.
   std::vector<int64_t> strides(shape.size());
   int64_t s = static_cast<int64_t>(item);
@@ -78,7 +82,8 @@ TEST(StridedCopy, RankZeroAndUnitDims) {
   for (size_t item : {1, 2, 4, 8, 16}) {
     check({}, {}, {}, item, 3);
     check({40, 8}, {8, 8}, {1, 1}, item, 4);
-    check(c_order_strides({1, 6, 1, 5}, item), c_order_strides({1, 6, 1, 5}, item), {1, 6, 1, 5}, item, 5);
+    check(c_order_strides({1, 6, 1, 5}, item), c_order_strides({1, 6, 1, 5}, item), {1, 6, 1, 5},
+          item, 5);
   }
 }
 
@@ -91,7 +96,8 @@ TEST(StridedCopy, EmptyExtentWritesNothing) {
 }
 
 TEST(StridedCopy, AllTransposes) {
-  std::vector<std::vector<int64_t>> shapes = {{2, 3}, {37, 45}, {3, 4, 5}, {2, 3, 4, 5}, {65, 1, 33}, {7, 70, 2}};
+  std::vector<std::vector<int64_t>> shapes = {{2, 3},       {37, 45},    {3, 4, 5},
+                                              {2, 3, 4, 5}, {65, 1, 33}, {7, 70, 2}};
   for (const auto& shape : shapes) {
     std::vector<size_t> perm(shape.size());
     std::iota(perm.begin(), perm.end(), 0);
@@ -99,7 +105,8 @@ TEST(StridedCopy, AllTransposes) {
     do {
       for (size_t item : {1, 2, 4, 8, 16}) {
         check(c_order_strides(shape, item), permuted_strides(shape, perm, item), shape, item, seed);
-        check(permuted_strides(shape, perm, item), c_order_strides(shape, item), shape, item, seed + 1);
+        check(permuted_strides(shape, perm, item), c_order_strides(shape, item), shape, item,
+              seed + 1);
         seed += 2;
       }
     } while (std::next_permutation(perm.begin(), perm.end()));
@@ -112,8 +119,10 @@ TEST(StridedCopy, LargeTransposeUsesTilesCorrectly) {
     std::vector<int64_t> shape = {131, 67};
     check(c_order_strides(shape, item), permuted_strides(shape, {1, 0}, item), shape, item, 20);
     std::vector<int64_t> shape3 = {3, 50, 97};
-    check(c_order_strides(shape3, item), permuted_strides(shape3, {0, 2, 1}, item), shape3, item, 21);
-    check(c_order_strides(shape3, item), permuted_strides(shape3, {2, 1, 0}, item), shape3, item, 22);
+    check(c_order_strides(shape3, item), permuted_strides(shape3, {0, 2, 1}, item), shape3, item,
+          21);
+    check(c_order_strides(shape3, item), permuted_strides(shape3, {2, 1, 0}, item), shape3, item,
+          22);
   }
 }
 
@@ -163,11 +172,12 @@ TEST(StridedCopy, MergeableDimensions) {
 TEST(StridedCopy, ZeroSourceStridesBroadcast) {
   for (size_t item : {1, 2, 4, 8, 16}) {
     int64_t it = static_cast<int64_t>(item);
-    check({0, it}, c_order_strides({5, 7}, item), {5, 7}, item, 50);      // repeat a row
-    check({it, 0}, c_order_strides({5, 7}, item), {5, 7}, item, 51);      // repeat each element
-    check({0, 0}, c_order_strides({5, 7}, item), {5, 7}, item, 52);       // one element everywhere
+    check({0, it}, c_order_strides({5, 7}, item), {5, 7}, item, 50);  // repeat a row
+    check({it, 0}, c_order_strides({5, 7}, item), {5, 7}, item, 51);  // repeat each element
+    check({0, 0}, c_order_strides({5, 7}, item), {5, 7}, item, 52);   // one element everywhere
     check({0, 3 * it, it}, c_order_strides({4, 2, 3}, item), {4, 2, 3}, item, 53);
-    check({0, it}, permuted_strides({40, 40}, {1, 0}, item), {40, 40}, item, 54);  // broadcast + transpose
+    check({0, it}, permuted_strides({40, 40}, {1, 0}, item), {40, 40}, item,
+          54);  // broadcast + transpose
   }
 }
 

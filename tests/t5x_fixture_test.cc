@@ -59,7 +59,9 @@ TEST(T5xChunkShape, OtherItemSizesAndTies) {
 // ---------------------------------------------------------------------------------------------
 // The T5X index
 
-T5xIndex tiny_index() { return T5xIndex::parse(read_file(kTinyT5Index), kTinyT5Index.string()); }
+T5xIndex tiny_index() {
+  return T5xIndex::parse(read_file(kTinyT5Index), kTinyT5Index.string());
+}
 
 TEST(T5xIndex, LeavesOfTinyT5) {
   T5xIndex index = tiny_index();
@@ -75,8 +77,9 @@ TEST(T5xIndex, LeavesOfTinyT5) {
   EXPECT_EQ(leaves[0].spec->shape, Shape{5});
   EXPECT_EQ(leaves[0].spec->chunks, Shape{5});
   EXPECT_EQ(leaves[0].spec->compressor.dump(), R"({"id":"gzip","level":1})");
-  EXPECT_EQ(leaves[0].spec->to_metadata("w").to_json_string(),
-            R"({"chunks":[5],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[5],"zarr_format":2})");
+  EXPECT_EQ(
+      leaves[0].spec->to_metadata("w").to_json_string(),
+      R"({"chunks":[5],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[5],"zarr_format":2})");
   ASSERT_TRUE(leaves[1].spec);
   EXPECT_EQ(leaves[1].spec->dtype_name, "float64");
   EXPECT_EQ(leaves[1].spec->shape, (Shape{10, 5}));
@@ -97,8 +100,8 @@ TEST(T5xIndex, LeavesOfTinyT5) {
 TEST(T5xIndex, IsT5xDocument) {
   EXPECT_TRUE(T5xIndex::is_t5x_document(tiny_index().root()));
   EXPECT_FALSE(T5xIndex::is_t5x_document(Value(msgpack::Map{{"version", uint64_t{3}}})));
-  EXPECT_FALSE(T5xIndex::is_t5x_document(
-      Value(msgpack::Map{{"version", uint64_t{3}}, {"optimizer", msgpack::Map{}}, {"extra", true}})));
+  EXPECT_FALSE(T5xIndex::is_t5x_document(Value(
+      msgpack::Map{{"version", uint64_t{3}}, {"optimizer", msgpack::Map{}}, {"extra", true}})));
   EXPECT_FALSE(T5xIndex::is_t5x_document(Value(uint64_t{3})));
   Bytes not_t5x = msgpack::encode(Value(msgpack::Map{{"_optimizer", msgpack::Map{}}}));
   EXPECT_TE_ERROR(T5xIndex::parse(not_t5x, "/x/checkpoint"), "/x/checkpoint");
@@ -106,15 +109,17 @@ TEST(T5xIndex, IsT5xDocument) {
 
 // Applies a Python edit to the tiny_t5 index dict and returns the msgpack-python bytes.
 Bytes python_edited_tiny(const std::string& edit) {
-  return python_bytes("o = msgpack.unpackb(open(sys.argv[1], 'rb').read(), raw=False)\nopt = o['optimizer']\n" + edit +
-                          "\nprint(msgpack.packb(o, use_bin_type=True).hex())\n",
-                      {kTinyT5Index.string()});
+  return python_bytes(
+      "o = msgpack.unpackb(open(sys.argv[1], 'rb').read(), raw=False)\nopt = o['optimizer']\n" +
+          edit + "\nprint(msgpack.packb(o, use_bin_type=True).hex())\n",
+      {kTinyT5Index.string()});
 }
 
 TEST(T5xIndex, RemovePrunesEmptiedMaps) {
   T5xIndex index = tiny_index();
   index.remove("state.param_states.bias");
-  EXPECT_EQ(hex(index.encode()), hex(python_edited_tiny("del opt['state']['param_states']['bias']")));
+  EXPECT_EQ(hex(index.encode()),
+            hex(python_edited_tiny("del opt['state']['param_states']['bias']")));
   index.remove("state.param_states.kernel");
   index.remove("state.param_states.step");
   // param_states became empty and is gone; the pre-existing empty "target" stays.
@@ -131,8 +136,9 @@ TEST(T5xIndex, RemovePrunesEmptiedMaps) {
 
 TEST(T5xIndex, SetCreatesMapsAndReplacesInPlace) {
   T5xIndex index = tiny_index();
-  auto meta = zarr::ArrayMetadata::make({512, 3, 384}, {512, 3, 384}, zarr::dtype_from_name("float32", "t"),
-                                        zarr::make_deflate_codec(true, 1));
+  auto meta =
+      zarr::ArrayMetadata::make({512, 3, 384}, {512, 3, 384}, zarr::dtype_from_name("float32", "t"),
+                                zarr::make_deflate_codec(true, 1));
   index.set("target.encoder.layers_0.attention.qkv.kernel",
             T5xIndex::make_spec_leaf("target.encoder.layers_0.attention.qkv.kernel", meta));
   index.set("state.param_states.bias", Value(uint64_t{7}));  // replaces, keeps its position
@@ -148,13 +154,16 @@ opt['flax_mutables'] = {'fp8_metas': {'x': 's'}}
   EXPECT_EQ(hex(index.encode()), hex(expected));
   // A path through a leaf is refused.
   EXPECT_TE_ERROR(index.set("state.step.inner", Value(uint64_t{1})), "state.step.inner");
-  EXPECT_TE_ERROR(index.set("state.param_states.kernel.x", Value(uint64_t{1})), "state.param_states.kernel.x");
+  EXPECT_TE_ERROR(index.set("state.param_states.kernel.x", Value(uint64_t{1})),
+                  "state.param_states.kernel.x");
 }
 
 TEST(T5xIndex, MakeSpecLeafMatchesT5xBytes) {
-  auto meta = zarr::ArrayMetadata::make({512, 3, 384}, {512, 3, 384}, zarr::dtype_from_name("float32", "t"),
-                                        zarr::make_deflate_codec(true, 1));
-  Bytes got = msgpack::encode(T5xIndex::make_spec_leaf("target.encoder.layers_0.attention.qkv.kernel", meta));
+  auto meta =
+      zarr::ArrayMetadata::make({512, 3, 384}, {512, 3, 384}, zarr::dtype_from_name("float32", "t"),
+                                zarr::make_deflate_codec(true, 1));
+  Bytes got = msgpack::encode(
+      T5xIndex::make_spec_leaf("target.encoder.layers_0.attention.qkv.kernel", meta));
   Bytes want = python_bytes(R"(
 spec = {'driver': 'zarr', 'dtype': 'float32',
         'kvstore': {'driver': 'file', 'path': 'target.encoder.layers_0.attention.qkv.kernel/'},
@@ -162,7 +171,8 @@ spec = {'driver': 'zarr', 'dtype': 'float32',
 print(msgpack.packb(spec, use_bin_type=True).hex()))");
   EXPECT_EQ(got.size(), 166u);  // t5x-format.md §1.4
   EXPECT_EQ(hex(got), hex(want));
-  auto bf16 = zarr::ArrayMetadata::make({8, 4}, {4, 4}, zarr::dtype_from_name("bfloat16", "t"), zarr::make_zstd_codec(1));
+  auto bf16 = zarr::ArrayMetadata::make({8, 4}, {4, 4}, zarr::dtype_from_name("bfloat16", "t"),
+                                        zarr::make_zstd_codec(1));
   Bytes got2 = msgpack::encode(T5xIndex::make_spec_leaf("a.b", bf16));
   Bytes want2 = python_bytes(R"(
 spec = {'driver': 'zarr', 'dtype': 'bfloat16', 'kvstore': {'driver': 'file', 'path': 'a.b/'},
@@ -246,8 +256,9 @@ print(msgpack.packb(o, use_bin_type=True).hex()))");
     size_t bytes;
     int ext;
   };
-  const std::vector<Want> want = {{{2, 3}, "bfloat16", 12, 1}, {{3}, "float32", 12, 1}, {{}, "int32", 4, 3},
-                                  {{}, "int32", 4, 1},         {{2, 0}, "float64", 0, 1}, {{300}, "uint8", 300, 1},
+  const std::vector<Want> want = {{{2, 3}, "bfloat16", 12, 1}, {{3}, "float32", 12, 1},
+                                  {{}, "int32", 4, 3},         {{}, "int32", 4, 1},
+                                  {{2, 0}, "float64", 0, 1},   {{300}, "uint8", 300, 1},
                                   {{2}, "float8_e4m3fn", 2, 1}};
   for (size_t i = 0; i < items.size(); ++i) {
     SCOPED_TRACE(i);
@@ -283,7 +294,8 @@ print(msgpack.packb(o, use_bin_type=True).hex()))");
 TEST(InlineArray, OtherValuesAreNotArrays) {
   EXPECT_FALSE(decode_inline_array(Value(uint64_t{3}), "x"));
   EXPECT_FALSE(decode_inline_array(Value(msgpack::Map{{"a", true}}), "x"));
-  EXPECT_FALSE(decode_inline_array(Value(msgpack::Extension{2, unhex("92cb3ff0000000000000cb0000000000000000")}), "x"));
+  EXPECT_FALSE(decode_inline_array(
+      Value(msgpack::Extension{2, unhex("92cb3ff0000000000000cb0000000000000000")}), "x"));
   EXPECT_FALSE(decode_inline_array(Value(std::string("PLACEHOLDER://x")), "x"));
 }
 
@@ -353,7 +365,8 @@ print(a.tobytes().hex()))",
   ASSERT_NE(step, nullptr);
   EXPECT_EQ(step->metadata.dtype.name(), "int32");
   EXPECT_EQ(step->metadata.shape, Shape{});
-  EXPECT_EQ(hex(zarr::ZarrArray::open_with_metadata(*step->folder, step->metadata).read_all()), "01000000");
+  EXPECT_EQ(hex(zarr::ZarrArray::open_with_metadata(*step->folder, step->metadata).read_all()),
+            "01000000");
 
   const ArrayEntry* inline_step = c.find("state.step");
   ASSERT_NE(inline_step, nullptr);
@@ -377,7 +390,9 @@ TEST(T5xFixture, AllInlineCheckpointDecodesAndReencodes) {
   for (const auto& leaf : index.leaves()) {
     if (!leaf.inline_array) continue;
     ++inline_leaves;
-    EXPECT_TRUE(msgpack::encode(encode_inline_array(*leaf.inline_array)) == msgpack::encode(*leaf.value)) << leaf.path;
+    EXPECT_TRUE(msgpack::encode(encode_inline_array(*leaf.inline_array)) ==
+                msgpack::encode(*leaf.value))
+        << leaf.path;
   }
   EXPECT_EQ(inline_leaves, 261u);
 }
@@ -444,7 +459,8 @@ TEST(T5xFixture, TinyOrbaxZstdChunkWithoutContentSizeDecodes) {
   ASSERT_FALSE(raw.empty());
   Bytes got = zarr::make_zstd_codec(1)->decode(frame, raw.size(), chunk.string());
   EXPECT_TRUE(got == raw);
-  EXPECT_TE_ERROR(zarr::make_zstd_codec(1)->decode(frame, raw.size() + 8, chunk.string()), chunk.string());
+  EXPECT_TE_ERROR(zarr::make_zstd_codec(1)->decode(frame, raw.size() + 8, chunk.string()),
+                  chunk.string());
 }
 
 }  // namespace

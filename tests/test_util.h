@@ -105,7 +105,8 @@ inline Bytes random_bytes(size_t n, uint32_t seed) {
 inline Bytes compressible_bytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>((i / 7 + (rng() % 4 == 0 ? rng() % 5 : 0)) & 0x1f);
+  for (size_t i = 0; i < n; ++i)
+    b[i] = static_cast<std::byte>((i / 7 + (rng() % 4 == 0 ? rng() % 5 : 0)) & 0x1f);
   return b;
 }
 
@@ -122,7 +123,9 @@ inline void write_bytes(const fs::path& path, std::span<const std::byte> data) {
   if (!f) throw std::runtime_error("cannot write " + path.string());
 }
 
-inline void write_text(const fs::path& path, const std::string& text) { write_bytes(path, as_bytes(text)); }
+inline void write_text(const fs::path& path, const std::string& text) {
+  write_bytes(path, as_bytes(text));
+}
 
 inline std::string shell_quote(const std::string& s) {
   std::string q = "'";
@@ -159,10 +162,10 @@ inline RunResult run_shell(const std::string& command) {
   return r;
 }
 
-
 // Runs a Python program under /usr/bin/python3 (with argv[1:] = args); returns its stdout.
 // Fails the calling test (and returns "") when Python exits non-zero.
-inline std::string run_python(const std::string& program, const std::vector<std::string>& args = {}) {
+inline std::string run_python(const std::string& program,
+                              const std::vector<std::string>& args = {}) {
   TempDir tmp;
   fs::path script = tmp / "script.py";
   write_text(script, program);
@@ -186,19 +189,19 @@ inline RunResult run_te(const std::string& args) {
 }
 
 // Expects `statement` to throw te::Error whose message contains every one of `parts`.
-#define EXPECT_TE_ERROR(statement, ...)                                                   \
-  do {                                                                                    \
-    try {                                                                                 \
-      statement;                                                                          \
-      ADD_FAILURE() << "expected te::Error from: " #statement;                            \
-    } catch (const te::Error& e__) {                                                      \
-      for (const std::string& part__ : std::vector<std::string>{__VA_ARGS__}) {           \
-        EXPECT_NE(std::string(e__.what()).find(part__), std::string::npos)                \
-            << "message \"" << e__.what() << "\" lacks \"" << part__ << "\"";             \
-      }                                                                                   \
-    } catch (const std::exception& e__) {                                                 \
-      ADD_FAILURE() << "expected te::Error, got another exception: " << e__.what();       \
-    }                                                                                     \
+#define EXPECT_TE_ERROR(statement, ...)                                             \
+  do {                                                                              \
+    try {                                                                           \
+      statement;                                                                    \
+      ADD_FAILURE() << "expected te::Error from: " #statement;                      \
+    } catch (const te::Error& e__) {                                                \
+      for (const std::string& part__ : std::vector<std::string>{__VA_ARGS__}) {     \
+        EXPECT_NE(std::string(e__.what()).find(part__), std::string::npos)          \
+            << "message \"" << e__.what() << "\" lacks \"" << part__ << "\"";       \
+      }                                                                             \
+    } catch (const std::exception& e__) {                                           \
+      ADD_FAILURE() << "expected te::Error, got another exception: " << e__.what(); \
+    }                                                                               \
   } while (0)
 
 }  // namespace te::testing

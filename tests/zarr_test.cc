@@ -63,10 +63,17 @@ TEST(DType, ParsesEveryValidString) {
 
 TEST(DType, ParsesBareExtensionNames) {
   const std::vector<std::pair<std::string, char>> names = {
-      {"float8_e3m4", 'f'},   {"float8_e4m3fn", 'f'},      {"float8_e4m3fnuz", 'f'},
-      {"float8_e4m3b11fnuz", 'f'}, {"float8_e5m2", 'f'}, {"float8_e5m2fnuz", 'f'},
-      {"float8_e8m0fnu", 'f'}, {"float4_e2m1fn", 'f'},     {"int4", 'i'},
-      {"int2", 'i'},           {"uint4", 'u'},
+      {"float8_e3m4", 'f'},
+      {"float8_e4m3fn", 'f'},
+      {"float8_e4m3fnuz", 'f'},
+      {"float8_e4m3b11fnuz", 'f'},
+      {"float8_e5m2", 'f'},
+      {"float8_e5m2fnuz", 'f'},
+      {"float8_e8m0fnu", 'f'},
+      {"float4_e2m1fn", 'f'},
+      {"int4", 'i'},
+      {"int2", 'i'},
+      {"uint4", 'u'},
   };
   for (const auto& [name, kind] : names) {
     SCOPED_TRACE(name);
@@ -92,8 +99,8 @@ TEST(DType, BytesAndVoid) {
 TEST(DType, RejectsInvalidStringsNamingTheFile) {
   const std::string where = "/ck/arr/.zarray";
   const std::vector<std::string> bad = {
-      "<U4",  "<m8",  ">M8",  "|f4",    "|i4",      "|c8",   "|u2",  "<f3",     "<f1",
-      "<f16", "<i3",  "<i16", "<c4",    "<b2",      "f4",    "<f",   "",        "xf4",
+      "<U4",  "<m8",     ">M8",      "|f4",    "|i4",  "|c8",  "|u2", "<f3", "<f1",
+      "<f16", "<i3",     "<i16",     "<c4",    "<b2",  "f4",   "<f",  "",    "xf4",
       "=f4",  "float32", "Bfloat16", "bfloat", "<f4 ", " <f4", "<fx", "|S0", "<q8",
   };
   for (const auto& text : bad) {
@@ -106,9 +113,9 @@ TEST(DType, RejectsInvalidStringsNamingTheFile) {
 
 TEST(DType, FromNumpyName) {
   const std::map<std::string, std::string> names = {
-      {"bool", "|b1"},     {"int8", "|i1"},      {"uint8", "|u1"},      {"int16", "<i2"},
-      {"uint16", "<u2"},   {"int32", "<i4"},     {"uint32", "<u4"},     {"int64", "<i8"},
-      {"uint64", "<u8"},   {"float16", "<f2"},   {"float32", "<f4"},    {"float64", "<f8"},
+      {"bool", "|b1"},      {"int8", "|i1"},        {"uint8", "|u1"},         {"int16", "<i2"},
+      {"uint16", "<u2"},    {"int32", "<i4"},       {"uint32", "<u4"},        {"int64", "<i8"},
+      {"uint64", "<u8"},    {"float16", "<f2"},     {"float32", "<f4"},       {"float64", "<f8"},
       {"complex64", "<c8"}, {"complex128", "<c16"}, {"bfloat16", "bfloat16"},
   };
   for (const auto& [name, zarr] : names) {
@@ -152,25 +159,32 @@ TEST(Metadata, EmitsTensorStoreBytes) {
   EXPECT_EQ(f4.to_json_string(), kTensorStoreF4);
   auto bf16 = ArrayMetadata::make({32128, 768}, {16064, 768}, parse_zarr_dtype("bfloat16", "t"),
                                   make_deflate_codec(true, 1));
-  EXPECT_EQ(bf16.to_json_string(),
-            R"({"chunks":[16064,768],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"bfloat16","fill_value":null,"filters":null,"order":"C","shape":[32128,768],"zarr_format":2})");
-  auto zstd = ArrayMetadata::make({4096, 16384}, {4096, 2048}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
-  EXPECT_EQ(zstd.to_json_string(),
-            R"({"chunks":[4096,2048],"compressor":{"id":"zstd","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[4096,16384],"zarr_format":2})");
+  EXPECT_EQ(
+      bf16.to_json_string(),
+      R"({"chunks":[16064,768],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"bfloat16","fill_value":null,"filters":null,"order":"C","shape":[32128,768],"zarr_format":2})");
+  auto zstd = ArrayMetadata::make({4096, 16384}, {4096, 2048}, parse_zarr_dtype("<f4", "t"),
+                                  make_zstd_codec(1));
+  EXPECT_EQ(
+      zstd.to_json_string(),
+      R"({"chunks":[4096,2048],"compressor":{"id":"zstd","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[4096,16384],"zarr_format":2})");
   auto t5x = ArrayMetadata::make({4096, 3, 4096}, {2048, 3, 2048}, dtype_from_name("float32", "t"),
                                  codec_from_json(json::parse(R"({"id":"gzip"})"), "t"));
-  EXPECT_EQ(t5x.to_json_string(),
-            R"({"chunks":[2048,3,2048],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[4096,3,4096],"zarr_format":2})");
+  EXPECT_EQ(
+      t5x.to_json_string(),
+      R"({"chunks":[2048,3,2048],"compressor":{"id":"gzip","level":1},"dimension_separator":".","dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[4096,3,4096],"zarr_format":2})");
   auto raw = ArrayMetadata::make({}, {}, parse_zarr_dtype("<i4", "t"), make_null_codec());
-  EXPECT_EQ(raw.to_json_string(),
-            R"({"chunks":[],"compressor":null,"dimension_separator":".","dtype":"<i4","fill_value":null,"filters":null,"order":"C","shape":[],"zarr_format":2})");
+  EXPECT_EQ(
+      raw.to_json_string(),
+      R"({"chunks":[],"compressor":null,"dimension_separator":".","dtype":"<i4","fill_value":null,"filters":null,"order":"C","shape":[],"zarr_format":2})");
   auto blosc = ArrayMetadata::make({7}, {7}, parse_zarr_dtype("|b1", "t"),
                                    codec_from_json(json::parse(R"({"id":"blosc"})"), "t"));
-  EXPECT_EQ(blosc.to_json_string(),
-            R"({"chunks":[7],"compressor":{"blocksize":0,"clevel":5,"cname":"lz4","id":"blosc","shuffle":-1},"dimension_separator":".","dtype":"|b1","fill_value":null,"filters":null,"order":"C","shape":[7],"zarr_format":2})");
+  EXPECT_EQ(
+      blosc.to_json_string(),
+      R"({"chunks":[7],"compressor":{"blocksize":0,"clevel":5,"cname":"lz4","id":"blosc","shuffle":-1},"dimension_separator":".","dtype":"|b1","fill_value":null,"filters":null,"order":"C","shape":[7],"zarr_format":2})");
   auto big = ArrayMetadata::make({2, 3}, {1, 3}, parse_zarr_dtype(">i8", "t"), make_bz2_codec(1));
-  EXPECT_EQ(big.to_json_string(),
-            R"({"chunks":[1,3],"compressor":{"id":"bz2","level":1},"dimension_separator":".","dtype":">i8","fill_value":null,"filters":null,"order":"C","shape":[2,3],"zarr_format":2})");
+  EXPECT_EQ(
+      big.to_json_string(),
+      R"({"chunks":[1,3],"compressor":{"id":"bz2","level":1},"dimension_separator":".","dtype":">i8","fill_value":null,"filters":null,"order":"C","shape":[2,3],"zarr_format":2})");
   EXPECT_EQ(big.to_json_string().back(), '}');  // no trailing newline
 }
 
@@ -215,9 +229,9 @@ TEST(Metadata, ParsesZarrPythonStyle) {
 std::string zarray_with(const std::map<std::string, std::string>& overrides,
                         const std::vector<std::string>& drop = {}) {
   std::map<std::string, std::string> members = {
-      {"chunks", "[2,3]"},        {"compressor", "null"}, {"dimension_separator", "\".\""},
-      {"dtype", "\"<f4\""},       {"fill_value", "null"}, {"filters", "null"},
-      {"order", "\"C\""},         {"shape", "[5,3]"},     {"zarr_format", "2"},
+      {"chunks", "[2,3]"},  {"compressor", "null"}, {"dimension_separator", "\".\""},
+      {"dtype", "\"<f4\""}, {"fill_value", "null"}, {"filters", "null"},
+      {"order", "\"C\""},   {"shape", "[5,3]"},     {"zarr_format", "2"},
   };
   for (const auto& [k, v] : overrides) members[k] = v;
   for (const auto& k : drop) members.erase(k);
@@ -252,8 +266,10 @@ TEST(Metadata, Variants) {
     EXPECT_EQ(m.shape, (Shape{5, 3}));
   }
   {
-    auto m = ArrayMetadata::parse(
-        zarray_with({{"attributes", R"({"a":[1,2]})"}, {"zzz_unknown", "17"}, {"metadata_key", "\".zarray\""}}), "v");
+    auto m = ArrayMetadata::parse(zarray_with({{"attributes", R"({"a":[1,2]})"},
+                                               {"zzz_unknown", "17"},
+                                               {"metadata_key", "\".zarray\""}}),
+                                  "v");
     EXPECT_EQ(m.shape, (Shape{5, 3}));
   }
   {
@@ -287,22 +303,35 @@ TEST(Metadata, FloatFillValuesMatchNumpy) {
     std::string dtype, json_value, py_value;
   };
   const std::vector<FillCase> cases = {
-      {"<f4", "\"NaN\"", "float('nan')"},         {"<f4", "\"Infinity\"", "float('inf')"},
-      {"<f4", "\"-Infinity\"", "float('-inf')"},  {"<f4", "1.5", "1.5"},
-      {">f4", "1.5", "1.5"},                      {"<f4", "-0.0", "-0.0"},
-      {"<f4", "0.1", "0.1"},                      {"<f4", "\"0.25\"", "0.25"},
-      {"<f8", "-2.0", "-2.0"},                    {">f8", "\"NaN\"", "float('nan')"},
-      {"<f8", "1e300", "1e300"},                  {"<f8", "3", "3.0"},
-      {"<f2", "1.5", "1.5"},                      {">f2", "1.5", "1.5"},
-      {"<f2", "\"Infinity\"", "float('inf')"},    {"<f2", "\"NaN\"", "float('nan')"},
-      {"<f2", "65504", "65504.0"},                {"<f2", "1e-7", "1e-7"},
-      {"<f2", "0.1", "0.1"},                      {"<f2", "1.00048828125", "1.00048828125"},
+      {"<f4", "\"NaN\"", "float('nan')"},
+      {"<f4", "\"Infinity\"", "float('inf')"},
+      {"<f4", "\"-Infinity\"", "float('-inf')"},
+      {"<f4", "1.5", "1.5"},
+      {">f4", "1.5", "1.5"},
+      {"<f4", "-0.0", "-0.0"},
+      {"<f4", "0.1", "0.1"},
+      {"<f4", "\"0.25\"", "0.25"},
+      {"<f8", "-2.0", "-2.0"},
+      {">f8", "\"NaN\"", "float('nan')"},
+      {"<f8", "1e300", "1e300"},
+      {"<f8", "3", "3.0"},
+      {"<f2", "1.5", "1.5"},
+      {">f2", "1.5", "1.5"},
+      {"<f2", "\"Infinity\"", "float('inf')"},
+      {"<f2", "\"NaN\"", "float('nan')"},
+      {"<f2", "65504", "65504.0"},
+      {"<f2", "1e-7", "1e-7"},
+      {"<f2", "0.1", "0.1"},
+      {"<f2", "1.00048828125", "1.00048828125"},
       {"<f2", "2.98023223876953125e-08", "2.98023223876953125e-08"},
       {"<f2", "70000", "70000.0"},
-      {"bfloat16", "1.0", "1.0"},                 {"bfloat16", "-2.5", "-2.5"},
-      {"bfloat16", "0.1", "0.1"},                 {"bfloat16", "\"-Infinity\"", "float('-inf')"},
+      {"bfloat16", "1.0", "1.0"},
+      {"bfloat16", "-2.5", "-2.5"},
+      {"bfloat16", "0.1", "0.1"},
+      {"bfloat16", "\"-Infinity\"", "float('-inf')"},
       {"bfloat16", "\"NaN\"", "float('nan')"},
-      {"<c8", "[1.0,-2.0]", "complex(1.0,-2.0)"}, {">c16", "[\"NaN\",0.5]", "complex(float('nan'),0.5)"},
+      {"<c8", "[1.0,-2.0]", "complex(1.0,-2.0)"},
+      {">c16", "[\"NaN\",0.5]", "complex(float('nan'),0.5)"},
       {"<c16", "[\"Infinity\",\"-Infinity\"]", "complex(float('inf'),float('-inf'))"},
   };
   std::string program = R"(
@@ -325,7 +354,8 @@ for dt, v in cases:
     std::string expected;
     std::getline(lines, expected);
     SCOPED_TRACE(c.dtype + " " + c.json_value);
-    auto m = ArrayMetadata::parse(zarray_with({{"dtype", "\"" + c.dtype + "\""}, {"fill_value", c.json_value}}), "f");
+    auto m = ArrayMetadata::parse(
+        zarray_with({{"dtype", "\"" + c.dtype + "\""}, {"fill_value", c.json_value}}), "f");
     EXPECT_FALSE(m.fill_value_is_null);
     EXPECT_EQ(hex(m.fill_value), expected);
   }
@@ -352,7 +382,8 @@ TEST(Metadata, OtherFillValues) {
   };
   for (const auto& [dtype, value, expected] : cases) {
     SCOPED_TRACE(dtype + " " + value);
-    auto m = ArrayMetadata::parse(zarray_with({{"dtype", "\"" + dtype + "\""}, {"fill_value", value}}), "f");
+    auto m = ArrayMetadata::parse(
+        zarray_with({{"dtype", "\"" + dtype + "\""}, {"fill_value", value}}), "f");
     EXPECT_EQ(hex(m.fill_value), expected);
   }
 }
@@ -360,18 +391,29 @@ TEST(Metadata, OtherFillValues) {
 TEST(Metadata, InvalidFillValues) {
   const std::string where = "fv/.zarray";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"|i1", "128"},          {"|i1", "-129"},         {"|u1", "-1"},
-      {"|u1", "256"},          {"<u2", "65536"},        {"<i4", "1.5"},
-      {"<i4", "\"7\""},        {"<f4", "\"abc\""},      {"<f4", "true"},
-      {"|b1", "1"},            {"<c8", "1.0"},          {"<c8", "[1.0]"},
-      {"|S3", "\"YWJjZA==\""}, {"|S3", "7"},            {"<u8", "-1"},
+      {"|i1", "128"},
+      {"|i1", "-129"},
+      {"|u1", "-1"},
+      {"|u1", "256"},
+      {"<u2", "65536"},
+      {"<i4", "1.5"},
+      {"<i4", "\"7\""},
+      {"<f4", "\"abc\""},
+      {"<f4", "true"},
+      {"|b1", "1"},
+      {"<c8", "1.0"},
+      {"<c8", "[1.0]"},
+      {"|S3", "\"YWJjZA==\""},
+      {"|S3", "7"},
+      {"<u8", "-1"},
       {"<i8", "9223372036854775808"},
       {"<i8", "18446744073709551615"},
   };
   for (const auto& [dtype, value] : cases) {
     SCOPED_TRACE(dtype + " " + value);
     EXPECT_TE_ERROR(
-        ArrayMetadata::parse(zarray_with({{"dtype", "\"" + dtype + "\""}, {"fill_value", value}}), where),
+        ArrayMetadata::parse(zarray_with({{"dtype", "\"" + dtype + "\""}, {"fill_value", value}}),
+                             where),
         where);
   }
 }
@@ -409,7 +451,8 @@ TEST(Metadata, ErrorsNameTheFile) {
       ArrayMetadata::parse(text, where);
       ADD_FAILURE() << "accepted";
     } catch (const te::Error& e) {
-      for (const auto& p : all) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+      for (const auto& p : all)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
   }
 }
@@ -454,7 +497,8 @@ Bytes expected_chunk(const Bytes& data, const Shape& shape, const Shape& chunks,
       inside &= g[i] < shape[i];
     }
     if (inside) {
-      std::memcpy(out.data() + e * static_cast<int64_t>(item), data.data() + ravel(g, shape) * static_cast<int64_t>(item), item);
+      std::memcpy(out.data() + e * static_cast<int64_t>(item),
+                  data.data() + ravel(g, shape) * static_cast<int64_t>(item), item);
     }
   }
   return out;
@@ -466,7 +510,8 @@ Bytes expected_region(const Bytes& data, const Shape& shape, const Box& box, siz
   for (int64_t e = 0; e < n; ++e) {
     Shape p = unravel(e, box.size);
     for (size_t i = 0; i < p.size(); ++i) p[i] += box.start[i];
-    std::memcpy(out.data() + e * static_cast<int64_t>(item), data.data() + ravel(p, shape) * static_cast<int64_t>(item), item);
+    std::memcpy(out.data() + e * static_cast<int64_t>(item),
+                data.data() + ravel(p, shape) * static_cast<int64_t>(item), item);
   }
   return out;
 }
@@ -544,7 +589,8 @@ TEST(ZarrArray, RegionReadsOfArbitraryBoxes) {
       Box box{Shape(c.shape.size()), Shape(c.shape.size())};
       for (size_t i = 0; i < c.shape.size(); ++i) {
         box.start[i] = static_cast<int64_t>(rng() % static_cast<uint32_t>(c.shape[i]));
-        box.size[i] = 1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(c.shape[i] - box.start[i]));
+        box.size[i] =
+            1 + static_cast<int64_t>(rng() % static_cast<uint32_t>(c.shape[i] - box.start[i]));
       }
       Bytes out(static_cast<size_t>(num_elements(box.size)) * item);
       array.read_region(box, out);
@@ -595,7 +641,8 @@ TEST(ZarrArray, MissingChunksReadAsFillValue) {
   TempDir tmp;
   Shape shape{5, 3}, chunks{2, 2};
   Bytes data = random_bytes(15 * 4, 34);
-  auto write_without = [&](const fs::path& dir, const std::string& zarray, const std::set<std::string>& missing) {
+  auto write_without = [&](const fs::path& dir, const std::string& zarray,
+                           const std::set<std::string>& missing) {
     std::map<std::string, Bytes> files;
     for (const Shape& ci : grid_indices({3, 2})) {
       std::string key = std::to_string(ci[0]) + "." + std::to_string(ci[1]);
@@ -603,7 +650,8 @@ TEST(ZarrArray, MissingChunksReadAsFillValue) {
     }
     write_raw_array(dir, zarray, files);
   };
-  auto expect_with_fill = [&](const Bytes& got, const std::set<std::string>& missing, std::array<uint8_t, 4> fill) {
+  auto expect_with_fill = [&](const Bytes& got, const std::set<std::string>& missing,
+                              std::array<uint8_t, 4> fill) {
     for (int64_t e = 0; e < 15; ++e) {
       Shape g = unravel(e, shape);
       std::string key = std::to_string(g[0] / 2) + "." + std::to_string(g[1] / 2);
@@ -617,15 +665,20 @@ TEST(ZarrArray, MissingChunksReadAsFillValue) {
   write_without(tmp / "null", zarray_with({{"chunks", "[2,2]"}}), missing);
   expect_with_fill(ZarrArray::open(tmp / "null").read_all(), missing, {0, 0, 0, 0});
 
-  write_without(tmp / "nan", zarray_with({{"fill_value", "\"NaN\""}, {"chunks", "[2,2]"}}), missing);
+  write_without(tmp / "nan", zarray_with({{"fill_value", "\"NaN\""}, {"chunks", "[2,2]"}}),
+                missing);
   expect_with_fill(ZarrArray::open(tmp / "nan").read_all(), missing, {0x00, 0x00, 0xc0, 0x7f});
 
-  write_without(tmp / "big", zarray_with({{"fill_value", "-2"}, {"dtype", "\">i4\""}, {"chunks", "[2,2]"}}), missing);
+  write_without(tmp / "big",
+                zarray_with({{"fill_value", "-2"}, {"dtype", "\">i4\""}, {"chunks", "[2,2]"}}),
+                missing);
   expect_with_fill(ZarrArray::open(tmp / "big").read_all(), missing, {0xff, 0xff, 0xff, 0xfe});
 
   // All chunks missing: only .zarray (2021-era all-zero arrays).
   std::set<std::string> all = {"0.0", "0.1", "1.0", "1.1", "2.0", "2.1"};
-  write_without(tmp / "empty", zarray_with({{"compressor", R"({"id":"gzip","level":1})"}, {"chunks", "[2,2]"}}), all);
+  write_without(tmp / "empty",
+                zarray_with({{"compressor", R"({"id":"gzip","level":1})"}, {"chunks", "[2,2]"}}),
+                all);
   expect_with_fill(ZarrArray::open(tmp / "empty").read_all(), all, {0, 0, 0, 0});
   // A streaming reader over a missing chunk yields the fill value too.
   auto reader = ZarrArray::open(tmp / "nan").open_chunk({0, 1});
@@ -645,9 +698,11 @@ TEST(ZarrArray, FortranOrderChunks) {
     files[std::to_string(ci[0]) + "." + std::to_string(ci[1]) + "." + std::to_string(ci[2])] =
         expected_chunk(data, shape, chunks, ci, 2, std::byte{0}, /*fortran=*/true);
   }
-  write_raw_array(tmp / "f",
-                  zarray_with({{"order", "\"F\""}, {"dtype", "\"<u2\""}, {"shape", "[5,3,4]"}, {"chunks", "[2,3,3]"}}),
-                  files);
+  write_raw_array(
+      tmp / "f",
+      zarray_with(
+          {{"order", "\"F\""}, {"dtype", "\"<u2\""}, {"shape", "[5,3,4]"}, {"chunks", "[2,3,3]"}}),
+      files);
   ZarrArray array = ZarrArray::open(tmp / "f");
   EXPECT_TRUE(array.read_all() == data);
   EXPECT_TRUE(array.read_chunk({1, 0, 1}) == expected_chunk(data, shape, chunks, {1, 0, 1}, 2));
@@ -668,9 +723,11 @@ TEST(ZarrArray, SlashSeparatedKeys) {
   Bytes data = random_bytes(60, 36);
   std::map<std::string, Bytes> files;
   for (const Shape& ci : grid_indices({3, 2})) {
-    files[std::to_string(ci[0]) + "/" + std::to_string(ci[1])] = expected_chunk(data, shape, chunks, ci, 4);
+    files[std::to_string(ci[0]) + "/" + std::to_string(ci[1])] =
+        expected_chunk(data, shape, chunks, ci, 4);
   }
-  write_raw_array(tmp / "s", zarray_with({{"dimension_separator", "\"/\""}, {"chunks", "[2,2]"}}), files);
+  write_raw_array(tmp / "s", zarray_with({{"dimension_separator", "\"/\""}, {"chunks", "[2,2]"}}),
+                  files);
   ZarrArray array = ZarrArray::open(tmp / "s");
   EXPECT_EQ(array.chunk_path({2, 1}), tmp / "s" / "2" / "1");
   EXPECT_TRUE(array.read_all() == data);
@@ -688,13 +745,15 @@ TEST(ZarrArray, ExtraFilesAreIgnored) {
 
 TEST(ZarrArray, RankZeroUsesKeyZero) {
   TempDir tmp;
-  auto meta = ArrayMetadata::make({}, {}, parse_zarr_dtype("<i4", "t"), make_deflate_codec(true, 1));
+  auto meta =
+      ArrayMetadata::make({}, {}, parse_zarr_dtype("<i4", "t"), make_deflate_codec(true, 1));
   Bytes one = bytes_of({1, 0, 0, 0});
   ZarrArray::create(tmp / "s", meta).write_all(one);
   EXPECT_TRUE(fs::exists(tmp / "s" / "0"));
   EXPECT_TRUE(ZarrArray::open(tmp / "s").read_all() == one);
   // Written by hand (raw) and read.
-  write_raw_array(tmp / "r", zarray_with({{"shape", "[]"}, {"chunks", "[]"}}), {{"0", bytes_of({0, 0, 0x80, 0x3f})}});
+  write_raw_array(tmp / "r", zarray_with({{"shape", "[]"}, {"chunks", "[]"}}),
+                  {{"0", bytes_of({0, 0, 0x80, 0x3f})}});
   EXPECT_EQ(hex(ZarrArray::open(tmp / "r").read_all()), "0000803f");
 }
 
@@ -708,24 +767,29 @@ TEST(ZarrArray, EmptyArray) {
 TEST(ZarrArray, BigEndianBytesAreKeptInStoredOrder) {
   TempDir tmp;
   Bytes chunk = bytes_of({0, 0, 0, 1, 0, 0, 1, 0});
-  write_raw_array(tmp / "b", zarray_with({{"dtype", "\">i4\""}, {"shape", "[2]"}, {"chunks", "[2]"}}), {{"0", chunk}});
+  write_raw_array(tmp / "b",
+                  zarray_with({{"dtype", "\">i4\""}, {"shape", "[2]"}, {"chunks", "[2]"}}),
+                  {{"0", chunk}});
   EXPECT_TRUE(ZarrArray::open(tmp / "b").read_all() == chunk);
 }
 
 TEST(ZarrArray, StreamingChunkWriterAndReader) {
   TempDir tmp;
-  auto meta = ArrayMetadata::make({8, 1000}, {4, 1000}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
+  auto meta =
+      ArrayMetadata::make({8, 1000}, {4, 1000}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
   ZarrArray array = ZarrArray::create(tmp / "w", meta);
   Bytes c0 = compressible_bytes(meta.chunk_bytes(), 38), c1 = random_bytes(meta.chunk_bytes(), 39);
   auto w = array.open_chunk_writer({0, 0});
-  for (size_t pos = 0; pos < c0.size(); pos += 997) w->write(std::span(c0).subspan(pos, std::min<size_t>(997, c0.size() - pos)));
+  for (size_t pos = 0; pos < c0.size(); pos += 997)
+    w->write(std::span(c0).subspan(pos, std::min<size_t>(997, c0.size() - pos)));
   uint64_t stored = w->finish();
   EXPECT_EQ(stored, fs::file_size(tmp / "w" / "0.0"));
   uint64_t stored1 = array.write_chunk({1, 0}, c1);
   EXPECT_EQ(stored1, fs::file_size(tmp / "w" / "1.0"));
   auto r = array.open_chunk({0, 0});
   Bytes back(c0.size());
-  for (size_t pos = 0; pos < back.size(); pos += 1001) r->read(std::span(back).subspan(pos, std::min<size_t>(1001, back.size() - pos)));
+  for (size_t pos = 0; pos < back.size(); pos += 1001)
+    r->read(std::span(back).subspan(pos, std::min<size_t>(1001, back.size() - pos)));
   r->finish();
   EXPECT_TRUE(back == c0);
   Bytes all = ZarrArray::open(tmp / "w").read_all();
@@ -736,7 +800,8 @@ TEST(ZarrArray, StreamingChunkWriterAndReader) {
 TEST(ZarrArray, OpenWithMetadataWithoutZarray) {
   TempDir tmp;
   fs::create_directories(tmp / "n");
-  auto meta = ArrayMetadata::make({5}, {5}, parse_zarr_dtype("<f4", "t"), make_deflate_codec(true, 1));
+  auto meta =
+      ArrayMetadata::make({5}, {5}, parse_zarr_dtype("<f4", "t"), make_deflate_codec(true, 1));
   std::vector<float> ones(5, 1.0f);
   write_bytes(tmp / "n" / "0", meta.codec->encode(bytes_of_values(ones), 4));
   EXPECT_TRUE(ZarrArray::open_with_metadata(tmp / "n", meta).read_all() == bytes_of_values(ones));
@@ -767,10 +832,11 @@ TEST(ZarrArray, CreateRoundTripsParsedMetadataVariants) {
 // ---------------------------------------------------------------------------------------------
 // Errors reading arrays name the file.
 
-class ArrayErrors : public ::testing::Test {
+class ZarrArrayErrors : public ::testing::Test {
  protected:
   void SetUp() override {
-    meta_ = ArrayMetadata::make({6, 4}, {3, 4}, parse_zarr_dtype("<f4", "t"), make_deflate_codec(true, 1));
+    meta_ = ArrayMetadata::make({6, 4}, {3, 4}, parse_zarr_dtype("<f4", "t"),
+                                make_deflate_codec(true, 1));
     data_ = compressible_bytes(96, 41);
     ZarrArray::create(dir(), meta_).write_all(data_);
   }
@@ -783,7 +849,8 @@ class ArrayErrors : public ::testing::Test {
       ZarrArray::open(dir()).read_all();
       ADD_FAILURE() << "read succeeded";
     } catch (const te::Error& e) {
-      for (const auto& p : all) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+      for (const auto& p : all)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
   }
   TempDir tmp_;
@@ -791,36 +858,36 @@ class ArrayErrors : public ::testing::Test {
   Bytes data_;
 };
 
-TEST_F(ArrayErrors, CorruptChunk) {
+TEST_F(ZarrArrayErrors, CorruptChunk) {
   Bytes c = read_bytes(chunk());
   for (size_t i = 10; i < c.size() - 8; ++i) c[i] ^= std::byte{0x5a};
   write_bytes(chunk(), c);
   expect_read_error();
 }
 
-TEST_F(ArrayErrors, TruncatedChunk) {
+TEST_F(ZarrArrayErrors, TruncatedChunk) {
   Bytes c = read_bytes(chunk());
   c.resize(c.size() / 2);
   write_bytes(chunk(), c);
   expect_read_error();
 }
 
-TEST_F(ArrayErrors, EmptyChunkFile) {
+TEST_F(ZarrArrayErrors, EmptyChunkFile) {
   write_bytes(chunk(), Bytes{});
   expect_read_error();
 }
 
-TEST_F(ArrayErrors, ChunkDecodesTooLong) {
+TEST_F(ZarrArrayErrors, ChunkDecodesTooLong) {
   write_bytes(chunk(), meta_.codec->encode(random_bytes(52, 1), 4));
   expect_read_error({"48"});
 }
 
-TEST_F(ArrayErrors, ChunkDecodesTooShort) {
+TEST_F(ZarrArrayErrors, ChunkDecodesTooShort) {
   write_bytes(chunk(), meta_.codec->encode(random_bytes(44, 1), 4));
   expect_read_error({"48"});
 }
 
-TEST_F(ArrayErrors, TrailingGarbageAfterGzipMember) {
+TEST_F(ZarrArrayErrors, TrailingGarbageAfterGzipMember) {
   Bytes c = read_bytes(chunk());
   Bytes g = bytes_of(std::string("TRAILING"));
   c.insert(c.end(), g.begin(), g.end());
@@ -828,7 +895,7 @@ TEST_F(ArrayErrors, TrailingGarbageAfterGzipMember) {
   expect_read_error();
 }
 
-TEST_F(ArrayErrors, TrailingGarbageAfterZstdFrame) {
+TEST_F(ZarrArrayErrors, TrailingGarbageAfterZstdFrame) {
   fs::remove_all(dir());
   meta_ = ArrayMetadata::make({6, 4}, {3, 4}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
   ZarrArray::create(dir(), meta_).write_all(data_);
@@ -839,17 +906,17 @@ TEST_F(ArrayErrors, TrailingGarbageAfterZstdFrame) {
   expect_read_error();
 }
 
-TEST_F(ArrayErrors, MissingZarray) {
+TEST_F(ZarrArrayErrors, MissingZarray) {
   fs::remove(dir() / ".zarray");
   EXPECT_TE_ERROR(ZarrArray::open(dir()), dir().string(), ".zarray");
 }
 
-TEST_F(ArrayErrors, MalformedZarray) {
+TEST_F(ZarrArrayErrors, MalformedZarray) {
   write_text(dir() / ".zarray", "{\"zarr_format\": 2, \"shape\": [6,");
   EXPECT_TE_ERROR(ZarrArray::open(dir()), (dir() / ".zarray").string(), "JSON");
 }
 
-TEST_F(ArrayErrors, UnknownCodecAndDtype) {
+TEST_F(ZarrArrayErrors, UnknownCodecAndDtype) {
   write_text(dir() / ".zarray", zarray_with({{"compressor", R"({"id":"lz4"})"}}));
   EXPECT_TE_ERROR(ZarrArray::open(dir()), (dir() / ".zarray").string(), "lz4");
   write_text(dir() / ".zarray", zarray_with({{"dtype", "\"<m8\""}}));

@@ -32,6 +32,25 @@ Bytes read_stdin() {
   }
 }
 
+// Dimensions from the command line; a single "" or "[]" means rank 0.
+Shape dims(const std::vector<std::string>& values, const char* flag) {
+  Shape out;
+  if (values.empty() || (values.size() == 1 && (values[0].empty() || values[0] == "[]"))) return out;
+  for (const auto& v : values) {
+    try {
+      size_t used = 0;
+      long long d = std::stoll(v, &used);
+      if (used == v.size() && d >= 0) {
+        out.push_back(d);
+        continue;
+      }
+    } catch (const std::exception&) {
+    }
+    fail("{}: \"{}\" is not a non-negative integer", flag, v);
+  }
+  return out;
+}
+
 }  // namespace
 
 Runner add_zarr_cat_command(CLI::App& app) {
@@ -46,18 +65,18 @@ Runner add_zarr_cat_command(CLI::App& app) {
 Runner add_zarr_write_command(CLI::App& app) {
   struct Args {
     std::string path, dtype, compressor = "null";
-    std::vector<int64_t> shape, chunks;
+    std::vector<std::string> shape, chunks;
   };
   auto a = std::make_shared<Args>();
   app.add_option("array", a->path, "zarr array folder to create")->required();
-  app.add_option("--shape", a->shape)->required()->expected(0, -1);
-  app.add_option("--chunks", a->chunks)->required()->expected(0, -1);
+  app.add_option("--shape", a->shape, "dimensions (\"\" or [] for rank 0)")->required()->expected(0, -1);
+  app.add_option("--chunks", a->chunks, "chunk dimensions (\"\" or [] for rank 0)")->required()->expected(0, -1);
   app.add_option("--dtype", a->dtype, "zarr dtype string, e.g. <f4 or bfloat16")->required();
   app.add_option("--compressor", a->compressor,
                  "compressor JSON, e.g. {\"id\":\"zstd\",\"level\":1}");
   return [a] {
     auto codec = zarr::codec_from_json(nlohmann::json::parse(a->compressor), "--compressor");
-    auto meta = zarr::ArrayMetadata::make(a->shape, a->chunks,
+    auto meta = zarr::ArrayMetadata::make(dims(a->shape, "--shape"), dims(a->chunks, "--chunks"),
                                           zarr::parse_zarr_dtype(a->dtype, "--dtype"), codec);
     Bytes data = read_stdin();
     if (data.size() != static_cast<size_t>(num_elements(meta.shape)) * meta.dtype.itemsize) {

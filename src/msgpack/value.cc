@@ -2,6 +2,7 @@
 // chooses the smallest encoding of each int, string, bin, array, map and ext, like msgpack-python.
 #include "msgpack/value.h"
 
+#include <bit>
 #include <msgpack.hpp>
 
 #include "util/error.h"
@@ -59,8 +60,17 @@ Value from_object(const ::msgpack::object& o, const std::string& where, int dept
   fail("{}: unsupported msgpack value", where);
 }
 
+// msgpack-python writes every float as float64 (0xcb); msgpack-cxx's pack_double would write a
+// whole-number double as an integer, so doubles are written by hand.
+void pack_float64(::msgpack::sbuffer& buffer, double d) {
+  uint64_t bits = std::bit_cast<uint64_t>(d);
+  char bytes[9] = {static_cast<char>(0xcb)};
+  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>((bits >> (56 - 8 * i)) & 0xff);
+  buffer.write(bytes, sizeof bytes);
+}
+
 template <typename Packer>
-void pack_value(Packer& pk, const Value& value) {
+void pack_value(::msgpack::sbuffer& buffer, Packer& pk, const Value& value) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -73,7 +83,7 @@ void pack_value(Packer& pk, const Value& value) {
         } else if constexpr (std::is_same_v<T, uint64_t>) {
           pk.pack_uint64(x);
         } else if constexpr (std::is_same_v<T, double>) {
-          pk.pack_double(x);
+          pack_float64(buffer, x);
         } else if constexpr (std::is_same_v<T, std::string>) {
           pk.pack_str(static_cast<uint32_t>(x.size()));
           pk.pack_str_body(x.data(), static_cast<uint32_t>(x.size()));
@@ -87,13 +97,13 @@ void pack_value(Packer& pk, const Value& value) {
                            static_cast<uint32_t>(x.data.size()));
         } else if constexpr (std::is_same_v<T, Array>) {
           pk.pack_array(static_cast<uint32_t>(x.size()));
-          for (const Value& item : x) pack_value(pk, item);
+          for (const Value& item : x) pack_value(buffer, pk, item);
         } else if constexpr (std::is_same_v<T, Map>) {
           pk.pack_map(static_cast<uint32_t>(x.size()));
           for (const auto& [k, item] : x) {
             pk.pack_str(static_cast<uint32_t>(k.size()));
             pk.pack_str_body(k.data(), static_cast<uint32_t>(k.size()));
-            pack_value(pk, item);
+            pack_value(buffer, pk, item);
           }
         }
       },
@@ -136,7 +146,7 @@ Value decode(std::span<const std::byte> data, const std::string& where) {
 Bytes encode(const Value& value) {
   ::msgpack::sbuffer buffer;
   ::msgpack::packer<::msgpack::sbuffer> pk(buffer);
-  pack_value(pk, value);
+  pack_value(buffer, pk, value);
   return to_bytes(buffer.data(), buffer.size());
 }
 

@@ -119,6 +119,12 @@ ZarrArray ZarrArray::open_with_metadata(const fs::path& dir, ArrayMetadata metad
 }
 
 ZarrArray ZarrArray::create(const fs::path& dir, ArrayMetadata metadata) {
+  // New arrays always take TensorStore's form: C order, "." keys, null fill (every chunk is
+  // written, so the fill value is never needed).
+  metadata.order = 'C';
+  metadata.dimension_separator = '.';
+  metadata.fill_value_is_null = true;
+  metadata.fill_value.assign(metadata.dtype.itemsize, std::byte{0});
   fs::create_directories(dir);
   write_text_file(dir / ".zarray", metadata.to_json_string());
   return ZarrArray(dir, std::move(metadata));

@@ -42,7 +42,8 @@ class ZarrArray {
   static ZarrArray open(const fs::path& dir);
   // Opens an array whose metadata is known from elsewhere (a T5X index spec without .zarray).
   static ZarrArray open_with_metadata(const fs::path& dir, ArrayMetadata metadata);
-  // Creates `dir` and writes TensorStore's .zarray for `metadata`.
+  // Creates `dir` and writes TensorStore's .zarray for `metadata`, normalised to TensorStore's
+  // form of a new array (C order, "." separator, null fill value).
   static ZarrArray create(const fs::path& dir, ArrayMetadata metadata);
 
   const ArrayMetadata& metadata() const { return metadata_; }

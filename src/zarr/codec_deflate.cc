@@ -58,7 +58,8 @@ class DeflateDecoder : public ChunkDecoder {
              format_name(gzip_), expected_);
       }
     }
-    if (state_->avail_in != 0 || !source_.next().empty()) {
+    // ISA-L may have pulled bytes past the end of the stream into its bit buffer.
+    if (state_->avail_in != 0 || state_->read_in_length >= 8 || !source_.next().empty()) {
       fail("{}: unexpected data after the end of the {} stream (expected exactly one {})",
            source_.name(), format_name(gzip_), gzip_ ? "gzip member" : "zlib stream");
     }

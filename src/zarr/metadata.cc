@@ -26,24 +26,22 @@ Shape parse_dims(const json& j, const char* key, const std::string& where) {
   return dims;
 }
 
-uint16_t float_to_half(float f) {
-  uint32_t x = std::bit_cast<uint32_t>(f);
-  uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
-  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00);
-  if (exp <= 0) {
-    if (exp < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000;
-    uint32_t shift = static_cast<uint32_t>(14 - exp);
-    uint32_t half = mant >> shift;
-    if ((mant >> (shift - 1)) & 1) ++half;
-    return static_cast<uint16_t>(sign | half);
-  }
-  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  if (mant & 0x1000) ++half;
-  return static_cast<uint16_t>(half);
+// IEEE half from double, rounding to nearest even (as numpy's astype(float16) does).
+uint16_t double_to_half(double d) {
+  uint64_t x = std::bit_cast<uint64_t>(d);
+  uint32_t sign = static_cast<uint32_t>((x >> 48) & 0x8000);
+  int exp = static_cast<int>((x >> 52) & 0x7ff);
+  uint64_t mant = x & ((uint64_t{1} << 52) - 1);
+  if (exp == 0x7ff) return static_cast<uint16_t>(sign | 0x7c00 | (mant ? 0x200 : 0));
+  int e = exp - 1023 + 15;  // the half's biased exponent
+  if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00);
+  uint64_t sig = exp ? (mant | (uint64_t{1} << 52)) : mant;
+  int shift = e > 0 ? 42 : 1051 - exp;  // low bits of `sig` below the half's last mantissa bit
+  if (shift > 63) return static_cast<uint16_t>(sign);
+  uint64_t half = sig >> shift, rest = sig & ((uint64_t{1} << shift) - 1), halfway = uint64_t{1} << (shift - 1);
+  if (rest > halfway || (rest == halfway && (half & 1))) ++half;
+  if (e <= 0) return static_cast<uint16_t>(sign | half);  // subnormal (or rounded up to the smallest normal)
+  return static_cast<uint16_t>(sign | ((static_cast<uint32_t>(e) << 10) + static_cast<uint32_t>(half) - 0x400));
 }
 
 void store(Bytes& out, const void* value, size_t n, Endian endian) {
@@ -62,7 +60,7 @@ void store_float(Bytes& out, double v, const DType& dtype, const std::string& wh
   }
   switch (dtype.itemsize) {
     case 2: {
-      uint16_t h = float_to_half(static_cast<float>(v));
+      uint16_t h = double_to_half(v);
       return store(out, &h, 2, dtype.endian);
     }
     case 4: {
@@ -128,26 +126,25 @@ Bytes parse_fill_value(const json& v, const DType& dtype, const std::string& whe
       return out;
     case 'i':
     case 'u': {
-      if (!v.is_number_integer())
+      if (!v.is_number_integer()) {
         fail("{}: fill_value must be an integer for dtype \"{}\"", where, dtype.zarr);
-      if (dtype.itemsize * 8 < 64 || dtype.kind == 'i') {
-        int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX
-                        ? (dtype.kind == 'u' && dtype.itemsize == 8 ? 0 : INT64_MAX)
-                        : v.get<int64_t>();
-        int bits = static_cast<int>(dtype.itemsize * 8);
-        int64_t lo = dtype.kind == 'i' ? (bits == 64 ? INT64_MIN : -(int64_t{1} << (bits - 1))) : 0;
-        int64_t hi = dtype.kind == 'i' ? (bits == 64 ? INT64_MAX : (int64_t{1} << (bits - 1)) - 1)
-                                       : (int64_t{1} << bits) - 1;
-        if (x < lo || x > hi)
-          fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
-        store(out, &x, dtype.itemsize, dtype.endian);  // little-endian host: low bytes first
-        return out;
       }
-      if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) {
+      const int bits = static_cast<int>(dtype.itemsize * 8);
+      const bool is_signed = dtype.kind == 'i';
+      auto out_of_range = [&] {
         fail("{}: fill_value {} is out of range for dtype \"{}\"", where, v.dump(), dtype.zarr);
+      };
+      if (v.is_number_unsigned()) {
+        uint64_t x = v.get<uint64_t>();
+        uint64_t max = is_signed ? (uint64_t{1} << (bits - 1)) - 1
+                                 : (bits == 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1);
+        if (x > max) out_of_range();
+        store(out, &x, dtype.itemsize, dtype.endian);  // little-endian host: low bytes first
+      } else {
+        int64_t x = v.get<int64_t>();  // negative
+        if (!is_signed || (bits < 64 && x < -(int64_t{1} << (bits - 1)))) out_of_range();
+        store(out, &x, dtype.itemsize, dtype.endian);
       }
-      uint64_t x = v.get<uint64_t>();
-      store(out, &x, 8, dtype.endian);
       return out;
     }
     case 'f':

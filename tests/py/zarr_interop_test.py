@@ -82,7 +82,10 @@ def zarr_write(path, raw, shape, chunks, dtype, compressor):
 
 
 def run_te(*args):
-    return subprocess.run([TE, *map(str, args)], capture_output=True, text=True)
+    """Runs te-ckpt; stdout stays bytes (zarr-cat writes binary), stderr is text."""
+    p = subprocess.run([TE, *map(str, args)], capture_output=True)
+    p.stderr = p.stderr.decode(errors="replace")
+    return p
 
 
 def padded_chunk(data, chunks, index):
@@ -345,7 +348,7 @@ class MalformedInput(TempDirTest):
 
     def expect_error(self, args, *parts):
         p = run_te(*args)
-        self.assertEqual(p.returncode, 1, "stdout=%r stderr=%r" % (p.stdout[:200], p.stderr))
+        self.assertEqual(p.returncode, 1, "stdout=%r stderr=%r" % (p.stdout[:100], p.stderr))
         self.assertTrue(p.stderr.startswith("te-ckpt: error: "), p.stderr)
         self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
         for part in parts:
@@ -388,6 +391,18 @@ class MalformedInput(TempDirTest):
         chunk = os.path.join(path, "1.0")
         self.rewrite(chunk, lambda b: b + b"garbage")
         self.expect_error(["zarr-cat", path], chunk)
+
+    def test_trailing_bytes_after_zlib_stream(self):
+        for zeros in [False, True]:
+            for extra in [b"\x41", b"\x00\x00", b"garbage"]:
+                with self.subTest(zeros=zeros, extra=extra):
+                    path = self.make("zlib_trailing_%d_%d" % (zeros, len(extra)), ("zlib", 1))
+                    chunk = os.path.join(path, "1.0")
+                    if zeros:  # a chunk of zeros: the stream ends mid-byte differently
+                        with open(chunk, "wb") as f:
+                            f.write(zlib.compress(bytes(48), 1))
+                    self.rewrite(chunk, lambda b: b + extra)
+                    self.expect_error(["zarr-cat", path], chunk)
 
     def test_second_gzip_member(self):
         path = self.make("gz_two")
@@ -450,9 +465,9 @@ class MalformedInput(TempDirTest):
                                   ("<f4", '{"id":"gzip","level":99}', "level")]:
             with self.subTest(dtype=dtype, compressor=comp):
                 p = subprocess.run([TE, "zarr-write", self.path("w2"), "--shape", "3", "--chunks", "3", "--dtype", dtype,
-                                    "--compressor", comp], input=b"\x00" * 12, capture_output=True, text=True)
+                                    "--compressor", comp], input=b"\x00" * 12, capture_output=True)
                 self.assertEqual(p.returncode, 1, p.stderr)
-                self.assertIn(part, p.stderr)
+                self.assertIn(part, p.stderr.decode())
 
 
 class Inspect(TempDirTest):
@@ -462,7 +477,7 @@ class Inspect(TempDirTest):
         z[...] = random_array(">i2", (7, 5), seed=13)
         p = run_te("inspect", "--json", path)
         self.assertEqual(p.returncode, 0, p.stderr)
-        out = json.loads(p.stdout)
+        out = json.loads(p.stdout.decode())
         self.assertEqual(out["format"], "zarr-array")
         self.assertEqual(len(out["arrays"]), 1)
         a = out["arrays"][0]
@@ -474,7 +489,7 @@ class Inspect(TempDirTest):
     def test_inspect_json_on_tiny_t5(self):
         p = run_te("inspect", "--json", os.path.join(zarrio.SHARED, "fixtures/t5x/tiny_t5/checkpoint_1"))
         self.assertEqual(p.returncode, 0, p.stderr)
-        out = json.loads(p.stdout)
+        out = json.loads(p.stdout.decode())
         self.assertEqual(out["format"], "t5x")
         arrays = {a["name"]: a for a in out["arrays"]}
         self.assertEqual(set(arrays), {"state.param_states.bias", "state.param_states.kernel",
