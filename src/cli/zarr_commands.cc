@@ -35,7 +35,8 @@ Bytes read_stdin() {
 // Dimensions from the command line; a single "" or "[]" means rank 0.
 Shape dims(const std::vector<std::string>& values, const char* flag) {
   Shape out;
-  if (values.empty() || (values.size() == 1 && (values[0].empty() || values[0] == "[]"))) return out;
+  if (values.empty() || (values.size() == 1 && (values[0].empty() || values[0] == "[]")))
+    return out;
   for (const auto& v : values) {
     try {
       size_t used = 0;
@@ -69,8 +70,12 @@ Runner add_zarr_write_command(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   app.add_option("array", a->path, "zarr array folder to create")->required();
-  app.add_option("--shape", a->shape, "dimensions (\"\" or [] for rank 0)")->required()->expected(0, -1);
-  app.add_option("--chunks", a->chunks, "chunk dimensions (\"\" or [] for rank 0)")->required()->expected(0, -1);
+  app.add_option("--shape", a->shape, "dimensions (\"\" or [] for rank 0)")
+      ->required()
+      ->expected(0, -1);
+  app.add_option("--chunks", a->chunks, "chunk dimensions (\"\" or [] for rank 0)")
+      ->required()
+      ->expected(0, -1);
   app.add_option("--dtype", a->dtype, "zarr dtype string, e.g. <f4 or bfloat16")->required();
   app.add_option("--compressor", a->compressor,
                  "compressor JSON, e.g. {\"id\":\"zstd\",\"level\":1}");

@@ -20,6 +20,22 @@ int64_t inner_elements(const Shape& shape) {
   return n;
 }
 
+// A reusable buffer that is never zero-filled (unlike std::vector).
+class ScratchBuffer {
+ public:
+  std::byte* get(size_t bytes) {
+    if (bytes > capacity_) {
+      data_.reset(new std::byte[bytes]);
+      capacity_ = bytes;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<std::byte[]> data_;
+  size_t capacity_ = 0;
+};
+
 // One array's part of a block: its region, and the chunk streams open across slabs.
 class RegionStream {
  public:
@@ -42,10 +58,15 @@ class RegionStream {
                    bool last_rows) {
                  auto& reader = readers_[index];
                  if (!reader) reader = array_.open_chunk(index);
-                 Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes());
-                 reader->read(tmp);
-                 strided_copy(tmp.data(), chunk_strides(), out + dst_off, region_strides(), extent,
-                              m_.dtype.itemsize);
+                 size_t bytes = static_cast<size_t>(rows) * chunk_row_bytes();
+                 if (rows_match_region(extent)) {  // the chunk's rows are the region's rows
+                   reader->read({out + dst_off, bytes});
+                 } else {
+                   std::byte* tmp = scratch_.get(bytes);
+                   reader->read({tmp, bytes});
+                   strided_copy(tmp, chunk_strides(), out + dst_off, region_strides(), extent,
+                                m_.dtype.itemsize);
+                 }
                  if (last_rows) {
                    discard(*reader, padding_rows(index[0]) * chunk_row_bytes());
                    reader->finish();
@@ -63,11 +84,16 @@ class RegionStream {
                    bool last_rows) {
                  auto& writer = writers_[index];
                  if (!writer) writer = array_.open_chunk_writer(index);
-                 Bytes tmp(static_cast<size_t>(rows) * chunk_row_bytes(),
-                           std::byte{0});  // zero padding
-                 strided_copy(in + src_off, region_strides(), tmp.data(), chunk_strides(), extent,
-                              m_.dtype.itemsize);
-                 writer->write(tmp);
+                 size_t bytes = static_cast<size_t>(rows) * chunk_row_bytes();
+                 if (rows_match_region(extent)) {
+                   writer->write({in + src_off, bytes});
+                 } else {
+                   std::byte* tmp = scratch_.get(bytes);
+                   std::memset(tmp, 0, bytes);  // edge chunks are padded with zeros
+                   strided_copy(in + src_off, region_strides(), tmp, chunk_strides(), extent,
+                                m_.dtype.itemsize);
+                   writer->write({tmp, bytes});
+                 }
                  if (last_rows) {
                    write_zeros(*writer, padding_rows(index[0]) * chunk_row_bytes());
                    stored += writer->finish();
@@ -78,6 +104,15 @@ class RegionStream {
   }
 
  private:
+  // True when a chunk's rows (all dimensions but the first) are laid out exactly as the region's
+  // rows, so chunk bytes can go straight to or from the region buffer.
+  bool rows_match_region(const Shape& extent) const {
+    for (size_t d = 1; d < extent.size(); ++d) {
+      if (extent[d] != m_.chunks[d] || size_[d] != m_.chunks[d]) return false;
+    }
+    return true;
+  }
+
   size_t chunk_row_bytes() const {
     return static_cast<size_t>(inner_elements(m_.chunks)) * m_.dtype.itemsize;
   }
@@ -144,12 +179,15 @@ class RegionStream {
   Shape start_, size_;
   std::map<Shape, std::unique_ptr<zarr::ChunkReader>> readers_;
   std::map<Shape, std::unique_ptr<zarr::ChunkWriter>> writers_;
+  ScratchBuffer scratch_;
 };
 
 struct Slot {
   const transform::ArrayView* view;
   std::unique_ptr<RegionStream> stream;
-  Bytes buffer;
+  ScratchBuffer buffer;
+  size_t size = 0;
+  std::byte* data() { return buffer.get(size); }
 };
 
 std::vector<Slot> make_slots(const transform::Rearrangement& r,
@@ -208,23 +246,23 @@ void run_block(const plan::TransformJob& job, const JobArrays& arrays, const VBo
     uint64_t decoded = 0;
     for (auto& s : ins) {
       auto [lo, hi] = rows_of(*s.stream);
-      s.buffer.resize(static_cast<size_t>(hi - lo) * s.stream->row_bytes());
-      s.stream->read_rows(lo, hi, s.buffer.data());
-      decoded += s.buffer.size();
+      s.size = static_cast<size_t>(hi - lo) * s.stream->row_bytes();
+      s.stream->read_rows(lo, hi, s.data());
+      decoded += s.size;
     }
     for (auto& o : outs) {
       auto [lo, hi] = rows_of(*o.stream);
-      o.buffer.resize(static_cast<size_t>(hi - lo) * o.stream->row_bytes());
-      for (auto& s : ins) r.copy(*s.view, s.buffer.data(), *o.view, o.buffer.data(), box, item);
+      o.size = static_cast<size_t>(hi - lo) * o.stream->row_bytes();
+      for (auto& s : ins) r.copy(*s.view, s.data(), *o.view, o.data(), box, item);
     }
     if (amax && !outs.empty() && outs[0].view == &r.outputs[0]) {
       auto [lo, hi] = rows_of(*outs[0].stream);
-      amax->observe(outs[0].buffer, job.outputs[0].metadata.dtype, lo, hi - lo);
+      amax->observe({outs[0].data(), outs[0].size}, job.outputs[0].metadata.dtype, lo, hi - lo);
     }
     uint64_t stored = 0;
     for (auto& o : outs) {
       auto [lo, hi] = rows_of(*o.stream);
-      stored += o.stream->write_rows(lo, hi, o.buffer.data());
+      stored += o.stream->write_rows(lo, hi, o.data());
     }
     counters.decoded_bytes += decoded;
     counters.stored_bytes += stored;

@@ -38,12 +38,14 @@ struct Generator {
   }
 
   // `split_axis`: the axis tensor parallelism shards (-1: the last).
-  void array(const std::string& name, const Shape& shape, bool zeros = false, int split_axis = -1) {
+  // Weights and optimizer moments alike get random values (trained moments are not zeros and
+  // compress like weights).
+  void array(const std::string& name, const Shape& shape, int split_axis = -1) {
     auto dtype = zarr::dtype_from_name(spec.dtype, name);
     size_t n = static_cast<size_t>(num_elements(shape));
     Bytes data(n * dtype.itemsize);
     for (size_t i = 0; i < n; ++i) {
-      float v = zeros ? 0.0f : next_normal();
+      float v = next_normal();
       if (dtype.itemsize == 2) {
         uint32_t bits;
         std::memcpy(&bits, &v, 4);
@@ -133,15 +135,15 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
           const auto& rule = group.alternatives[0];
           for (const auto& name : rule.fw.names) {
             gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
-                      shape_of(rule.fw.pattern, sizes), moment, shard_axis(rule.fw.pattern));
+                      shape_of(rule.fw.pattern, sizes), shard_axis(rule.fw.pattern));
           }
         }
       }
       std::string np =
           o.pax_repeat && moment ? "opt_states_0.no_prefix_2." + cat.substr(opt.size()) : cat;
-      gen.array(np + "lm.embedding_lookup.emb_var", {spec.vocab, o.embed_dim}, moment);
-      gen.array(np + "lm.final_ln.scale", {o.embed_dim}, moment);
-      if (!o.skip_bias) gen.array(np + "lm.final_ln.bias", {o.embed_dim}, moment);
+      gen.array(np + "lm.embedding_lookup.emb_var", {spec.vocab, o.embed_dim});
+      gen.array(np + "lm.final_ln.scale", {o.embed_dim});
+      if (!o.skip_bias) gen.array(np + "lm.final_ln.bias", {o.embed_dim});
     }
     gen.scalar("step", "uint32", 100);
     if (spec.optimizer_state) {
@@ -171,21 +173,20 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
     categories.insert(categories.end(),
                       {"state.param_states.1.0.mu.", "state.param_states.1.0.nu."});
   for (const auto& cat : categories) {
-    bool moment = cat != "target.";
     for (const auto& stack : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
       for (int i = 0; i < stack.count; ++i) {
         for (const auto& group : stack.groups) {
           const auto& rule = group.alternatives[o.gated || group.alternatives.size() == 1 ? 0 : 1];
           for (const auto& name : rule.fw.names) {
             gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
-                      shape_of(rule.fw.pattern, sizes), moment, shard_axis(rule.fw.pattern));
+                      shape_of(rule.fw.pattern, sizes), shard_axis(rule.fw.pattern));
           }
         }
       }
     }
-    gen.array(cat + "token_embedder.embedding", {spec.vocab, o.embed_dim}, moment);
-    gen.array(cat + "encoder.encoder_norm.scale", {o.embed_dim}, moment);
-    gen.array(cat + "decoder.decoder_norm.scale", {o.embed_dim}, moment);
+    gen.array(cat + "token_embedder.embedding", {spec.vocab, o.embed_dim});
+    gen.array(cat + "encoder.encoder_norm.scale", {o.embed_dim});
+    gen.array(cat + "decoder.decoder_norm.scale", {o.embed_dim});
   }
   msgpack::Map root{{"version", uint64_t{3}}, {"optimizer", msgpack::Map{}}};
   checkpoint::T5xIndex index =

@@ -38,10 +38,13 @@ uint16_t double_to_half(double d) {
   uint64_t sig = exp ? (mant | (uint64_t{1} << 52)) : mant;
   int shift = e > 0 ? 42 : 1051 - exp;  // low bits of `sig` below the half's last mantissa bit
   if (shift > 63) return static_cast<uint16_t>(sign);
-  uint64_t half = sig >> shift, rest = sig & ((uint64_t{1} << shift) - 1), halfway = uint64_t{1} << (shift - 1);
+  uint64_t half = sig >> shift, rest = sig & ((uint64_t{1} << shift) - 1),
+           halfway = uint64_t{1} << (shift - 1);
   if (rest > halfway || (rest == halfway && (half & 1))) ++half;
-  if (e <= 0) return static_cast<uint16_t>(sign | half);  // subnormal (or rounded up to the smallest normal)
-  return static_cast<uint16_t>(sign | ((static_cast<uint32_t>(e) << 10) + static_cast<uint32_t>(half) - 0x400));
+  if (e <= 0)
+    return static_cast<uint16_t>(sign | half);  // subnormal (or rounded up to the smallest normal)
+  return static_cast<uint16_t>(
+      sign | ((static_cast<uint32_t>(e) << 10) + static_cast<uint32_t>(half) - 0x400));
 }
 
 void store(Bytes& out, const void* value, size_t n, Endian endian) {
