@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/strided_copy.h"
+#include "zarr/array.h"
 
 namespace te::exec {
 namespace {
@@ -77,6 +79,37 @@ void AmaxAccumulator::observe(std::span<const std::byte> data, const zarr::DType
     float& slot = amax_[static_cast<size_t>(first_row + r)];
     slot = std::max(slot, m);
   }
+}
+
+void observe_array(const checkpoint::ArrayEntry& entry, AmaxAccumulator& amax) {
+  const auto& m = entry.metadata;
+  if (entry.inline_array) {
+    int64_t rows = m.rank() > 0 ? m.shape[0] : 1;
+    amax.observe(entry.inline_array->data, m.dtype, 0, rows);
+    return;
+  }
+  auto array = zarr::ZarrArray::open_with_metadata(*entry.folder, m);
+  zarr::for_each_chunk_in_box(m, zarr::Box{Shape(m.rank(), 0), m.shape}, [&](const Shape& index) {
+    auto reader = array.open_chunk(index);
+    size_t item = m.dtype.itemsize;
+    int64_t inner = 1;
+    for (int d = 1; d < m.rank(); ++d) inner *= m.chunks[d];
+    Bytes row(static_cast<size_t>(inner) * item), valid;
+    Shape extent(m.chunks.begin() + 1, m.chunks.end());
+    for (int d = 1; d < m.rank(); ++d)
+      extent[d - 1] = std::min(m.chunks[d], m.shape[d] - index[d] * m.chunks[d]);
+    valid.resize(static_cast<size_t>(num_elements(extent)) * item);
+    for (int64_t r = 0; r < m.chunks[0]; ++r) {
+      reader->read(row);
+      int64_t global = index[0] * m.chunks[0] + r;
+      if (global >= m.shape[0]) continue;
+      Shape inner_chunks(m.chunks.begin() + 1, m.chunks.end());
+      strided_copy(row.data(), c_order_strides(inner_chunks, item), valid.data(),
+                   c_order_strides(extent, item), extent, item);
+      amax.observe(valid, m.dtype, global, 1);
+    }
+    reader->finish();
+  });
 }
 
 }  // namespace te::exec

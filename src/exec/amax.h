@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/checkpoint.h"
 #include "zarr/dtype.h"
 
 namespace te::exec {
@@ -30,6 +31,10 @@ class AmaxAccumulator {
   std::mutex mu_;
   std::vector<float> amax_;
 };
+
+// Streams a whole array (stored or inline) chunk by chunk, row by row, into `amax`: the FP8
+// metadata of a kernel that is copied unchanged.
+void observe_array(const checkpoint::ArrayEntry& entry, AmaxAccumulator& amax);
 
 // max |x| over elements of a floating-point dtype (f2, f4, f8, bfloat16, either byte order).
 // Throws te::Error naming `what` for NaN, Inf or a non-float dtype.

@@ -4,9 +4,10 @@
 #include <map>
 #include <mutex>
 
-#include "checkpoint/pax_metadata.h"
 #include "exec/amax.h"
 #include "exec/block_runner.h"
+#include "exec/fp8_arrays.h"
+#include "exec/output_index.h"
 #include "exec/worker_pool.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -15,61 +16,14 @@
 namespace te::exec {
 namespace {
 
-using checkpoint::ArrayEntry;
 using checkpoint::Format;
 
+// Where output arrays go: `array_root / name` (state/ in a Pax step folder).
 struct Output {
-  const plan::Plan& plan;
   fs::path dir;
   fs::path array_root;
-
-  // The folder of an output array: its name, or (for a T5X array copied under its own name)
-  // the folder the source index points at.
   fs::path folder(const std::string& name) const { return array_root / name; }
 };
-
-Bytes float32_bytes(const std::vector<float>& values) {
-  Bytes b(values.size() * 4);
-  std::memcpy(b.data(), values.data(), b.size());
-  return b;
-}
-
-std::string fp8_name(const plan::Fp8Gemm& g, const char* kind, const char* tensor) {
-  return fmt::format("{}{}_{}_{}", g.prefix, kind, tensor, g.postfix);
-}
-
-// Streams a stored array chunk by chunk, row by row, into `amax` (FP8 metadata of a kernel that is
-// copied unchanged).
-void observe_stored(const ArrayEntry& entry, AmaxAccumulator& amax) {
-  const auto& m = entry.metadata;
-  if (entry.inline_array) {
-    int64_t rows = m.rank() > 0 ? m.shape[0] : 1;
-    amax.observe(entry.inline_array->data, m.dtype, 0, rows);
-    return;
-  }
-  auto array = zarr::ZarrArray::open_with_metadata(*entry.folder, m);
-  zarr::for_each_chunk_in_box(m, zarr::Box{Shape(m.rank(), 0), m.shape}, [&](const Shape& index) {
-    auto reader = array.open_chunk(index);
-    size_t item = m.dtype.itemsize;
-    int64_t inner = 1;
-    for (int d = 1; d < m.rank(); ++d) inner *= m.chunks[d];
-    Bytes row(static_cast<size_t>(inner) * item), valid;
-    Shape extent(m.chunks.begin() + 1, m.chunks.end());
-    for (int d = 1; d < m.rank(); ++d)
-      extent[d - 1] = std::min(m.chunks[d], m.shape[d] - index[d] * m.chunks[d]);
-    valid.resize(static_cast<size_t>(num_elements(extent)) * item);
-    for (int64_t r = 0; r < m.chunks[0]; ++r) {
-      reader->read(row);
-      int64_t global = index[0] * m.chunks[0] + r;
-      if (global >= m.shape[0]) continue;
-      Shape inner_chunks(m.chunks.begin() + 1, m.chunks.end());
-      strided_copy(row.data(), c_order_strides(inner_chunks, item), valid.data(),
-                   c_order_strides(extent, item), extent, item);
-      amax.observe(valid, m.dtype, global, 1);
-    }
-    reader->finish();
-  });
-}
 
 }  // namespace
 
@@ -91,7 +45,7 @@ uint64_t copy_tree(const fs::path& from, const fs::path& to) {
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings) {
   const checkpoint::Checkpoint& src = *plan.source;
-  Output out{plan, out_dir, src.format == Format::kPaxLayout1 ? out_dir / "state" : out_dir};
+  Output out{out_dir, src.format == Format::kPaxLayout1 ? out_dir / "state" : out_dir};
   fs::create_directories(out.array_root);
   ExecResult result;
   std::atomic<bool> never_cancel{false};
@@ -193,7 +147,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                                                : out.folder(copy.target_name);
                          copy_tree(*copy.source->folder, target);
                        }
-                       if (acc) observe_stored(*copy.source, *acc);
+                       if (acc) observe_array(*copy.source, *acc);
                        copied_bytes += copy.source->stored_bytes;
                      }});
   }
@@ -216,103 +170,10 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       run_tasks(std::move(wrapped), settings.threads, settings.memory_limit, cancel);
   result.bytes_written += counters.stored_bytes;
 
-  // FP8 metadata arrays.
-  for (size_t g = 0; g < plan.fp8_gemms.size(); ++g) {
-    const auto& gemm = plan.fp8_gemms[g];
-    int64_t layers = std::max<int64_t>(gemm.layers, 1);
-    int64_t hist = plan.amax_history_len;
-    auto f32 = zarr::parse_zarr_dtype("<f4", "fp8");
-    for (const char* t : {"i", "w", "g"}) {
-      std::vector<float> a(static_cast<size_t>(layers * hist), 0.0f),
-          s(static_cast<size_t>(layers), 1.0f);
-      if (std::string(t) == "w") {
-        for (int64_t l = 0; l < layers; ++l)
-          a[static_cast<size_t>(l * hist)] = amax[g]->amax()[static_cast<size_t>(l)];
-      }
-      Shape amax_shape = gemm.layers > 0 ? Shape{gemm.layers, hist} : Shape{hist};
-      Shape scale_shape = gemm.layers > 0 ? Shape{gemm.layers, 1} : Shape{1};
-      for (auto [kind, shape, values] :
-           {std::tuple{"amax", amax_shape, &a}, std::tuple{"scale", scale_shape, &s}}) {
-        std::string name = fp8_name(gemm, kind, t);
-        auto array = zarr::ZarrArray::create(
-            out.folder(name), zarr::ArrayMetadata::make(shape, shape, f32, gemm.codec));
-        array.write_all(float32_bytes(*values));
-        result.fp8_arrays++;
-      }
-    }
-  }
-
-  // The checkpoint's own index.
-  if (src.format == Format::kT5x) {
-    checkpoint::T5xIndex index = *src.t5x_index;
-    for (const auto& job : plan.jobs) {
-      for (const auto* in : job.inputs) index.remove(in->name);
-    }
-    for (const auto& d : plan.dropped) index.remove(d);
-    for (const auto& c : plan.copies) {
-      if (c.target_name != c.source->name) index.remove(c.source->name);
-    }
-    for (const auto& job : plan.jobs) {
-      for (const auto& o : job.outputs) {
-        index.set(o.name, o.is_inline ? checkpoint::encode_inline_array(inline_results.at(o.name))
-                                      : checkpoint::T5xIndex::make_spec_leaf(o.name, o.metadata));
-      }
-    }
-    for (const auto& c : plan.copies) {
-      if (c.target_name == c.source->name) continue;
-      index.set(c.target_name,
-                c.source->inline_array
-                    ? checkpoint::encode_inline_array(*c.source->inline_array)
-                    : checkpoint::T5xIndex::make_spec_leaf(c.target_name, c.source->metadata));
-    }
-    for (const auto& gemm : plan.fp8_gemms) {
-      for (const char* kind : {"amax", "scale"}) {
-        for (const char* t : {"i", "w", "g"}) {
-          std::string name = fp8_name(gemm, kind, t);
-          index.set(name, checkpoint::T5xIndex::make_spec_leaf(
-                              name, zarr::ZarrArray::open(out.folder(name)).metadata()));
-        }
-      }
-    }
-    index.sort_keys();
-    write_file(out_dir / "checkpoint", index.encode());
-  } else if (src.format == Format::kPaxLayout1) {
-    fs::create_directories(out_dir / "metadata");
-    const auto& source_md = *src.pax_metadata;
-    if (source_md.contains("train_state_metadata")) {
-      std::map<std::string, checkpoint::PaxMetadataLeaf> source_leaves;
-      for (auto& leaf : checkpoint::pax_metadata_leaves(source_md)) source_leaves[leaf.name] = leaf;
-      std::vector<checkpoint::PaxMetadataLeaf> leaves;
-      auto add = [&](const std::string& name, const zarr::ArrayMetadata& m,
-                     const std::string& from) {
-        checkpoint::PaxMetadataLeaf leaf{name, m.dtype.name(), m.shape, false};
-        if (auto it = source_leaves.find(from); it != source_leaves.end()) {
-          leaf.dtype = it->second.dtype;
-          leaf.masked = it->second.masked;
-        }
-        leaves.push_back(leaf);
-      };
-      for (const auto& job : plan.jobs) {
-        for (const auto& o : job.outputs) add(o.name, o.metadata, job.inputs[0]->name);
-      }
-      for (const auto& c : plan.copies) add(c.target_name, c.source->metadata, c.source->name);
-      for (const auto& gemm : plan.fp8_gemms) {
-        for (const char* kind : {"amax", "scale"}) {
-          for (const char* t : {"i", "w", "g"}) {
-            std::string name = fp8_name(gemm, kind, t);
-            add(name, zarr::ZarrArray::open(out.folder(name)).metadata(), "");
-          }
-        }
-      }
-      std::sort(leaves.begin(), leaves.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
-      write_text_file(
-          out_dir / "metadata" / "metadata",
-          checkpoint::python_json_dumps(checkpoint::make_pax_metadata(source_md, leaves)));
-    } else {
-      copy_file_bytes(src.path / "metadata" / "metadata", out_dir / "metadata" / "metadata");
-    }
-  }
+  auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root);
+  result.fp8_arrays = fp8_arrays.size();
+  if (src.format == Format::kT5x) write_t5x_index(plan, out_dir, inline_results, fp8_arrays);
+  if (src.format == Format::kPaxLayout1) write_pax_metadata(plan, out_dir, fp8_arrays);
   return result;
 }
 

@@ -521,10 +521,19 @@ std::vector<std::string> Plan::output_names() const {
   }
   for (const auto& c : copies) names.push_back(c.target_name);
   for (const auto& g : fp8_gemms) {
-    for (const char* kind : {"amax", "scale"}) {
-      for (const char* t : {"i", "w", "g"})
-        names.push_back(fmt::format("{}{}_{}_{}", g.prefix, kind, t, g.postfix));
-    }
+    for (auto& n : g.array_names()) names.push_back(std::move(n));
+  }
+  return names;
+}
+
+std::string Fp8Gemm::array_name(const std::string& kind, const std::string& tensor) const {
+  return fmt::format("{}{}_{}_{}", prefix, kind, tensor, postfix);
+}
+
+std::vector<std::string> Fp8Gemm::array_names() const {
+  std::vector<std::string> names;
+  for (const char* kind : {"amax", "scale"}) {
+    for (const char* t : {"i", "w", "g"}) names.push_back(array_name(kind, t));
   }
   return names;
 }

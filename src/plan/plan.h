@@ -46,6 +46,11 @@ struct Fp8Gemm {
   int64_t layers = 0;  // 0: no layer axis
   std::string kernel;  // the converted kernel whose max|W| goes into amax_w_<postfix>[0]
   std::shared_ptr<const zarr::Codec> codec;
+
+  // "<prefix><amax|scale>_<i|w|g>_<postfix>".
+  std::string array_name(const std::string& kind, const std::string& tensor) const;
+  // The six arrays, amax_{i,w,g} then scale_{i,w,g}.
+  std::vector<std::string> array_names() const;
 };
 
 struct PlanSettings {

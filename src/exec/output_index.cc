@@ -1,0 +1,74 @@
+#include "exec/output_index.h"
+
+#include <algorithm>
+
+#include "checkpoint/pax_metadata.h"
+#include "checkpoint/t5x_index.h"
+#include "util/file.h"
+
+namespace te::exec {
+
+using checkpoint::T5xIndex;
+
+void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                     const std::map<std::string, checkpoint::InlineArray>& inline_results,
+                     const std::vector<WrittenArray>& fp8_arrays) {
+  T5xIndex index = *plan.source->t5x_index;
+  for (const auto& job : plan.jobs) {
+    for (const auto* in : job.inputs) index.remove(in->name);
+  }
+  for (const auto& d : plan.dropped) index.remove(d);
+  for (const auto& c : plan.copies) {
+    if (c.target_name != c.source->name) index.remove(c.source->name);
+  }
+  for (const auto& job : plan.jobs) {
+    for (const auto& o : job.outputs) {
+      index.set(o.name, o.is_inline ? checkpoint::encode_inline_array(inline_results.at(o.name))
+                                    : T5xIndex::make_spec_leaf(o.name, o.metadata));
+    }
+  }
+  for (const auto& c : plan.copies) {
+    if (c.target_name == c.source->name) continue;  // its leaf is untouched
+    index.set(c.target_name, c.source->inline_array
+                                 ? checkpoint::encode_inline_array(*c.source->inline_array)
+                                 : T5xIndex::make_spec_leaf(c.target_name, c.source->metadata));
+  }
+  for (const auto& [name, meta] : fp8_arrays) index.set(name, T5xIndex::make_spec_leaf(name, meta));
+  index.sort_keys();
+  write_file(out_dir / "checkpoint", index.encode());
+}
+
+void write_pax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                        const std::vector<WrittenArray>& fp8_arrays) {
+  const auto& src = *plan.source;
+  std::filesystem::create_directories(out_dir / "metadata");
+  const auto& source_md = *src.pax_metadata;
+  if (!source_md.contains("train_state_metadata")) {  // version 1.0: nothing to describe
+    copy_file_bytes(src.path / "metadata" / "metadata", out_dir / "metadata" / "metadata");
+    return;
+  }
+  // An output leaf takes the model dtype and mask flag its source had (the stored dtype may
+  // differ).
+  std::map<std::string, checkpoint::PaxMetadataLeaf> source_leaves;
+  for (auto& leaf : checkpoint::pax_metadata_leaves(source_md)) source_leaves[leaf.name] = leaf;
+  std::vector<checkpoint::PaxMetadataLeaf> leaves;
+  auto add = [&](const std::string& name, const zarr::ArrayMetadata& m, const std::string& from) {
+    checkpoint::PaxMetadataLeaf leaf{name, m.dtype.name(), m.shape, false};
+    if (auto it = source_leaves.find(from); it != source_leaves.end()) {
+      leaf.dtype = it->second.dtype;
+      leaf.masked = it->second.masked;
+    }
+    leaves.push_back(leaf);
+  };
+  for (const auto& job : plan.jobs) {
+    for (const auto& o : job.outputs) add(o.name, o.metadata, job.inputs[0]->name);
+  }
+  for (const auto& c : plan.copies) add(c.target_name, c.source->metadata, c.source->name);
+  for (const auto& [name, meta] : fp8_arrays) add(name, meta, "");
+  std::sort(leaves.begin(), leaves.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  write_text_file(out_dir / "metadata" / "metadata",
+                  checkpoint::python_json_dumps(checkpoint::make_pax_metadata(source_md, leaves)));
+}
+
+}  // namespace te::exec

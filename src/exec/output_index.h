@@ -1,0 +1,24 @@
+#pragma once
+// The output checkpoint's own index, written after its arrays: T5X's msgpack `checkpoint`
+// (leaves of arrays merged or split away removed, new arrays added, everything else kept) or a
+// Pax step folder's `metadata/metadata` (regenerated for the output's mdl_vars).
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "checkpoint/inline_array.h"
+#include "exec/fp8_arrays.h"
+#include "plan/plan.h"
+
+namespace te::exec {
+
+// `inline_results`: the data of the plan's inline outputs, by name.
+void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                     const std::map<std::string, checkpoint::InlineArray>& inline_results,
+                     const std::vector<WrittenArray>& fp8_arrays);
+
+void write_pax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                        const std::vector<WrittenArray>& fp8_arrays);
+
+}  // namespace te::exec
