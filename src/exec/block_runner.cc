@@ -243,6 +243,7 @@ void run_block(const plan::TransformJob& job, const JobArrays& arrays, const VBo
 
   // Processes `box` whose rows along every array's axis 0 are given by rows(stream).
   auto process = [&](const VBox& box, auto rows_of) {
+    if (counters.cancel && *counters.cancel) fail("interrupted");
     uint64_t decoded = 0;
     for (auto& s : ins) {
       auto [lo, hi] = rows_of(*s.stream);

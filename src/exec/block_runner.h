@@ -19,8 +19,9 @@ struct JobArrays {
 };
 
 struct BlockCounters {
-  std::atomic<uint64_t> decoded_bytes{0};  // input bytes processed (progress)
-  std::atomic<uint64_t> stored_bytes{0};   // compressed bytes written
+  std::atomic<uint64_t> decoded_bytes{0};     // input bytes processed (progress)
+  std::atomic<uint64_t> stored_bytes{0};      // compressed bytes written
+  const std::atomic<bool>* cancel = nullptr;  // polled between slabs
 };
 
 // Bytes a block holds at once (buffers of its slabs plus one chunk row buffer per array).

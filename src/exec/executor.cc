@@ -1,8 +1,11 @@
 #include "exec/executor.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "exec/amax.h"
 #include "exec/block_runner.h"
@@ -61,6 +64,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   std::map<std::string, checkpoint::InlineArray> inline_results;
   std::mutex inline_mu;
   BlockCounters counters;
+  counters.cancel = &cancel;
+  std::mutex ticker_mu;
+  std::condition_variable ticker_cv;
   std::atomic<uint64_t> copied_bytes{0};
   uint64_t total = 0;
 
@@ -156,18 +162,36 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     result.files_copied++;
   }
 
-  // Progress: decoded bytes of converted arrays plus stored bytes of copies.
-  std::vector<Task> wrapped;
-  for (auto& t : tasks) {
-    wrapped.push_back({t.bytes, [&, run = std::move(t.run)] {
-                         if (cancel) throw Error("interrupted");
-                         run();
-                         if (settings.progress)
-                           settings.progress(counters.decoded_bytes + copied_bytes, total);
-                       }});
+  // Progress (decoded bytes of converted arrays plus stored bytes of copies), reported five
+  // times a second while the workers run, so that one huge array still shows movement.
+  std::atomic<bool> finished{false};
+  std::thread ticker;
+  if (settings.progress) {
+    ticker = std::thread([&] {
+      while (!finished) {
+        settings.progress(counters.decoded_bytes + copied_bytes, total);
+        std::unique_lock lock(ticker_mu);
+        ticker_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished.load(); });
+      }
+      settings.progress(counters.decoded_bytes + copied_bytes, total);
+    });
   }
-  result.peak_task_bytes =
-      run_tasks(std::move(wrapped), settings.threads, settings.memory_limit, cancel);
+  auto stop_ticker = [&] {
+    {
+      std::lock_guard lock(ticker_mu);
+      finished = true;
+    }
+    ticker_cv.notify_all();
+    if (ticker.joinable()) ticker.join();
+  };
+  try {
+    result.peak_task_bytes =
+        run_tasks(std::move(tasks), settings.threads, settings.memory_limit, cancel);
+  } catch (...) {
+    stop_ticker();
+    throw;
+  }
+  stop_ticker();
   result.bytes_written += counters.stored_bytes;
 
   auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root);
