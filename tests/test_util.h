@@ -55,14 +55,14 @@ inline Bytes bytes_of(std::initializer_list<int> values) {
 
 inline Bytes bytes_of(const std::string& s) {
   Bytes b(s.size());
-  std::memcpy(b.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
   return b;
 }
 
 template <typename T>
 Bytes bytes_of_values(const std::vector<T>& values) {
   Bytes b(values.size() * sizeof(T));
-  std::memcpy(b.data(), values.data(), b.size());
+  if (!b.empty()) std::memcpy(b.data(), values.data(), b.size());
   return b;
 }
 

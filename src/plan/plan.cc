@@ -262,7 +262,7 @@ class Planner {
   void drop_category(const std::string& cat) {
     for (const auto& [name, entry] : by_name_) {
       if (!starts_with(name, cat) || consumed_.count(name)) continue;
-      if (entry->inline_array && entry->metadata.rank() == 0) continue;  // counters stay
+      if (entry->metadata.rank() == 0) continue;  // counters and steps stay
       consumed_.insert(name);
       plan_.dropped.push_back(name);
       ++dropped_optimizer_;
