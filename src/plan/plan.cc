@@ -385,7 +385,9 @@ class Planner {
       g.layers = o_.pax_repeat ? o_.layers : 0;
       g.kernel = cat + dst_prefix_i + "." + dst_side(rule).names[0];
       g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
-      if (b.inputs[0]->inline_array) g.codec = zarr::make_zstd_codec(1);
+      // A model stored inline in a T5X index: the FP8 arrays get T5X's own codec (gzip level 1).
+      if (b.inputs[0]->inline_array && !settings_.codec)
+        g.codec = zarr::make_deflate_codec(true, 1);
       fp8 = static_cast<int>(plan_.fp8_gemms.size());
       plan_.fp8_gemms.push_back(std::move(g));
     }
@@ -405,7 +407,7 @@ class Planner {
     job.inputs = b.inputs;
     job.rearrangement = r;
     job.fp8_gemm = fp8;
-    std::vector<std::string> in_patterns, out_patterns;
+    std::vector<std::string> in_patterns;
     for (const auto& p : b.input_patterns) in_patterns.push_back(p.to_string());
     std::string in_text =
         b.inputs.size() > 1
