@@ -155,14 +155,7 @@ class Planner {
   void set_sizes() {
     int64_t e = o_.embed_dim;
     if (e == 0) e = infer_embed_dim();
-    sizes_ = {{"l", o_.layers},
-              {"e", e},
-              {"n", o_.heads},
-              {"g", o_.kv_heads()},
-              {"h", o_.head_dim},
-              {"f", o_.mlp_dim},
-              {"d", o_.heads * o_.head_dim},
-              {"s", 3}};
+    sizes_ = o_.axis_sizes(e);
   }
 
   // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H), or 0.

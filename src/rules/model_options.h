@@ -1,6 +1,7 @@
 #pragma once
 // What the user told te-ckpt about the model (the seed's flags), after validation.
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace te::rules {
@@ -37,6 +38,20 @@ struct ModelOptions {
   int64_t amax_history_len = 1024;
 
   int64_t kv_heads() const { return gqa_groups > 0 ? gqa_groups : heads; }
+
+  // The sizes of the named axes the rule patterns use: l (layers), e (embed; `embed` overrides
+  // embed_dim, e.g. when inferred), n (heads), g (key/value heads), h (head dim), f (MLP dim),
+  // d (n * h, T5X's joined heads) and s (3, the q/k/v axis of a combined array).
+  std::map<std::string, int64_t> axis_sizes(int64_t embed = 0) const {
+    return {{"l", layers},
+            {"e", embed > 0 ? embed : embed_dim},
+            {"n", heads},
+            {"g", kv_heads()},
+            {"h", head_dim},
+            {"f", mlp_dim},
+            {"d", heads * head_dim},
+            {"s", 3}};
+  }
 };
 
 }  // namespace te::rules

@@ -79,17 +79,6 @@ struct Generator {
   }
 };
 
-std::map<std::string, int64_t> sizes_of(const rules::ModelOptions& o) {
-  return {{"l", o.layers},
-          {"e", o.embed_dim},
-          {"n", o.heads},
-          {"g", o.kv_heads()},
-          {"h", o.head_dim},
-          {"f", o.mlp_dim},
-          {"d", o.heads * o.head_dim},
-          {"s", 3}};
-}
-
 // The axis tensor parallelism shards: heads (n, g) or the MLP dimension (f); else the last.
 int shard_axis(const std::string& pattern_text) {
   auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
@@ -116,7 +105,7 @@ Shape shape_of(const std::string& pattern_text, const std::map<std::string, int6
 
 void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::path& dir) {
   const auto& o = spec.model;
-  auto sizes = sizes_of(o);
+  auto sizes = o.axis_sizes();
   Generator gen{spec, dir, spec.seed * 0x9E3779B97F4A7C15ull + 1, {}, {}};
   std::filesystem::create_directories(dir);
   if (o.framework == Framework::kPax) {
