@@ -213,25 +213,45 @@ int64_t slab_rows(const std::vector<const RegionStream*>& streams) {
 
 }  // namespace
 
-uint64_t block_memory(const plan::TransformJob& job, const VBox& block, bool stream_slabs) {
+namespace {
+
+// The sizes that decide a block's memory and cost, summed over the arrays it touches.
+struct BlockSizes {
+  uint64_t region_bytes = 0;  // decoded bytes of every array's region
+  uint64_t row_bytes = 0;     // one row (along zarr axis 0) of every region
+  uint64_t chunk_bytes = 0;   // the largest decoded chunk
+};
+
+BlockSizes measure(const plan::TransformJob& job, const VBox& block) {
   const auto& r = job.rearrangement;
-  uint64_t region_bytes = 0, chunk_bytes = 0, row_bytes = 0;
+  BlockSizes sizes;
   auto add = [&](const transform::ArrayView& view, const zarr::ArrayMetadata& m) {
     if (!r.touches(view, block)) return;
     Shape start, size;
     r.region(view, block, start, size);
-    region_bytes += static_cast<uint64_t>(num_elements(size)) * m.dtype.itemsize;
-    row_bytes += static_cast<uint64_t>(inner_elements(size)) * m.dtype.itemsize;
-    chunk_bytes = std::max<uint64_t>(chunk_bytes, m.chunk_bytes());
+    sizes.region_bytes += static_cast<uint64_t>(num_elements(size)) * m.dtype.itemsize;
+    sizes.row_bytes += static_cast<uint64_t>(inner_elements(size)) * m.dtype.itemsize;
+    sizes.chunk_bytes = std::max<uint64_t>(sizes.chunk_bytes, m.chunk_bytes());
   };
   for (size_t i = 0; i < job.inputs.size(); ++i) add(r.inputs[i], job.inputs[i]->metadata);
   for (size_t i = 0; i < job.outputs.size(); ++i) add(r.outputs[i], job.outputs[i].metadata);
-  if (stream_slabs && r.slab_axis() >= 0) {
-    uint64_t rows = std::max<uint64_t>(1, kSlabTargetBytes / std::max<uint64_t>(row_bytes, 1));
+  return sizes;
+}
+
+}  // namespace
+
+uint64_t block_memory(const plan::TransformJob& job, const VBox& block, bool stream_slabs) {
+  BlockSizes s = measure(job, block);
+  if (stream_slabs && job.rearrangement.slab_axis() >= 0) {
+    uint64_t rows = std::max<uint64_t>(1, kSlabTargetBytes / std::max<uint64_t>(s.row_bytes, 1));
     // Each slab holds its region rows plus one chunk-row copy per array.
-    return std::min(region_bytes, rows * row_bytes) * 2;
+    return std::min(s.region_bytes, rows * s.row_bytes) * 2;
   }
-  return region_bytes + chunk_bytes;
+  return s.region_bytes + s.chunk_bytes;
+}
+
+uint64_t block_cost(const plan::TransformJob& job, const VBox& block) {
+  return measure(job, block).region_bytes;
 }
 
 void run_block(const plan::TransformJob& job, const JobArrays& arrays, const VBox& block,

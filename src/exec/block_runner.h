@@ -30,6 +30,9 @@ struct BlockCounters {
 uint64_t block_memory(const plan::TransformJob& job, const transform::VBox& block,
                       bool stream_slabs);
 
+// Decoded bytes a block reads and writes (its share of the codec work).
+uint64_t block_cost(const plan::TransformJob& job, const transform::VBox& block);
+
 void run_block(const plan::TransformJob& job, const JobArrays& arrays, const transform::VBox& block,
                AmaxAccumulator* amax, BlockCounters& counters, bool stream_slabs);
 

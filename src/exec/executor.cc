@@ -86,7 +86,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     if (small) {
       // Inline arrays (T5X models without partitioning): rearranged whole, in memory.
       tasks.push_back(
-          {0, [&, acc, j] {
+          {0, 0, [&, acc, j] {
              const auto& job = plan.jobs[j];
              const auto& r = job.rearrangement;
              std::vector<Bytes> in_data;
@@ -131,7 +131,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
     for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
     for (const auto& block : job.rearrangement.plan_blocks(in_chunks, out_chunks)) {
-      tasks.push_back({block_memory(job, block, settings.stream_slabs), [&, acc, j, block] {
+      tasks.push_back({block_memory(job, block, settings.stream_slabs), block_cost(job, block),
+                       [&, acc, j, block] {
                          run_block(plan.jobs[j], job_arrays[j], block, acc, counters,
                                    settings.stream_slabs);
                        }});
@@ -145,7 +146,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     result.bytes_written += copy.source->inline_array ? 0 : copy.source->stored_bytes;
     total += copy.source->stored_bytes;
     if (copy.source->inline_array && !acc) continue;  // kept in the index
-    tasks.push_back({copy.source->metadata.chunk_bytes(), [&, acc, copy] {
+    // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
+    // byte than decoding and encoding.
+    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy] {
                        if (!copy.source->inline_array) {
                          fs::path target = copy.target_name == copy.source->name
                                                ? out.array_root / fs::relative(*copy.source->folder,
@@ -158,7 +161,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                      }});
   }
   for (const auto& f : plan.file_copies) {
-    tasks.push_back({0, [&, f] { copied_bytes += copy_tree(src.path / f, out_dir / f); }});
+    tasks.push_back({0, 0, [&, f] { copied_bytes += copy_tree(src.path / f, out_dir / f); }});
     result.files_copied++;
   }
 

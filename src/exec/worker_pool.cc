@@ -1,5 +1,6 @@
 #include "exec/worker_pool.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -11,6 +12,8 @@ namespace te::exec {
 
 uint64_t run_tasks(std::vector<Task> tasks, int threads, uint64_t memory_limit,
                    const std::atomic<bool>& cancel) {
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const Task& a, const Task& b) { return a.cost > b.cost; });
   std::mutex mu;
   std::condition_variable cv;
   size_t next = 0;

@@ -1,8 +1,9 @@
 #pragma once
 // Runs independent tasks on a fixed number of threads under a memory budget: each task declares
 // the bytes it will hold, and starts only when the bytes already in flight plus its own fit the
-// budget (a task larger than the whole budget runs alone). Tasks start in list order. The first
-// error stops the remaining tasks and is rethrown by run().
+// budget (a task larger than the whole budget runs alone). Tasks start in order of decreasing
+// cost, so that the longest ones do not end up running alone at the end. The first error stops
+// the remaining tasks and is rethrown by run_tasks().
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -11,7 +12,8 @@
 namespace te::exec {
 
 struct Task {
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // memory the task holds while it runs
+  uint64_t cost = 0;   // an estimate of its work (e.g. bytes to decode and encode)
   std::function<void()> run;
 };
 

@@ -72,7 +72,7 @@ class ZarrArray {
   ArrayMetadata metadata_;
 };
 
-// The chunk indices overlapping a box, in C order, and the box's intersection with each chunk.
+// Calls `visit` with the index of every chunk overlapping `box`, in C order.
 void for_each_chunk_in_box(const ArrayMetadata& metadata, const Box& box,
                            const std::function<void(const Shape& chunk_index)>& visit);
 
