@@ -20,6 +20,40 @@ std::string codec_name(const zarr::ArrayMetadata& m) {
   return s;
 }
 
+// The T5X index as an indented tree: maps by key, each leaf with what it holds.
+void print_index_tree(const checkpoint::T5xIndex& index) {
+  const msgpack::Value* version = index.root().find("version");
+  const auto* number = version ? std::get_if<uint64_t>(&version->v) : nullptr;
+  fmt::print("index tree (version {}):\n", number ? std::to_string(*number) : std::string("?"));
+  std::vector<std::string> printed;  // the map path of the previous leaf
+  for (const auto& leaf : index.leaves()) {
+    std::vector<std::string> keys;
+    for (size_t start = 0;;) {
+      size_t dot = leaf.path.find('.', start);
+      keys.push_back(
+          leaf.path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    size_t common = 0;
+    while (common + 1 < keys.size() && common < printed.size() && printed[common] == keys[common])
+      ++common;
+    for (size_t d = common; d + 1 < keys.size(); ++d) fmt::print("  {:{}}{}\n", "", 2 * d, keys[d]);
+    std::string what;
+    if (leaf.spec) {
+      what = fmt::format("-> {}/ {} {}", leaf.spec->folder, leaf.spec->dtype_name,
+                         shape_string(leaf.spec->shape));
+    } else if (leaf.inline_array) {
+      what = fmt::format("inline {} {}", leaf.inline_array->dtype.name(),
+                         shape_string(leaf.inline_array->shape));
+    } else {
+      what = "value";
+    }
+    fmt::print("  {:{}}{}: {}\n", "", 2 * (keys.size() - 1), keys.back(), what);
+    printed.assign(keys.begin(), keys.end() - 1);
+  }
+}
+
 int run_inspect(const std::string& path, bool json) {
   checkpoint::Checkpoint c = checkpoint::open_checkpoint(path);
   if (json) {
@@ -59,13 +93,7 @@ int run_inspect(const std::string& path, bool json) {
   }
   fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored,
              logical);
-  if (c.t5x_index) {
-    std::vector<std::string> plain;
-    for (const auto& leaf : c.t5x_index->leaves()) {
-      if (!leaf.spec && !leaf.inline_array) plain.push_back(leaf.path);
-    }
-    if (!plain.empty()) fmt::print("other index leaves: {}\n", fmt::join(plain, ", "));
-  }
+  if (c.t5x_index) print_index_tree(*c.t5x_index);
   for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
   for (const auto& p : c.problems) fmt::print("problem: {}\n", p);
   return c.problems.empty() ? 0 : 2;
