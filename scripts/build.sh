@@ -8,7 +8,11 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTE_CKPT_SANITIZE=ON)
 fi
+# A folder configured before keeps its generator (CMake refuses to switch); a new one uses Ninja
+# when it is installed.
 generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
+if [[ ! -f "$dir/CMakeCache.txt" ]] && command -v ninja >/dev/null; then
+  generator=(-G Ninja)
+fi
 cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)"

@@ -4,11 +4,12 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format clang   # clang: libFuzzer
   libzstd-dev libisal-dev zlib1g-dev libblosc-dev libbz2-dev   # codecs
   nlohmann-json3-dev libmsgpack-cxx-dev libcli11-dev libfmt-dev  # formats, CLI, text
   libgtest-dev libgmock-dev libbenchmark-dev                     # tests, benchmarks
   python3-zarr python3-numcodecs python3-msgpack python3-numpy   # independent test oracles
+  python3-zstandard python3-crc32c ccache                       # OCDBT oracle; ccache for rebuilds
   zstd isal pigz time                                            # benchmark baselines
 )
 

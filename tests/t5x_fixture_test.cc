@@ -1,5 +1,5 @@
 // T5X support below the planner: the msgpack index (leaves, remove, set, sort_keys, spec leaves),
-// inline arrays, T5X's chunk-shape rule, and the real T5X fixtures in shared/fixtures/t5x.
+// inline arrays, T5X's chunk-shape rule, and the real T5X fixtures in tests/fixtures/t5x.
 #include <sstream>
 
 #include "checkpoint/checkpoint.h"

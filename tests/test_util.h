@@ -22,8 +22,9 @@ namespace te::testing {
 
 namespace fs = std::filesystem;
 
-inline const fs::path kShared = TE_CKPT_SHARED_DIR;
-inline const fs::path kFixtures = kShared / "fixtures" / "t5x";
+// The real T5X files kept in the repository (tests/fixtures/t5x, see its NOTICE.md).
+inline const fs::path kFixtureRoot = TE_CKPT_FIXTURES_DIR;
+inline const fs::path kFixtures = kFixtureRoot / "t5x";
 inline const std::string kBinary = TE_CKPT_BINARY;
 
 // A fresh folder under the system temp folder, removed with everything in it on destruction.

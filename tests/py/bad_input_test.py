@@ -221,7 +221,7 @@ class BadInputTest(unittest.TestCase):
         self.convert("orbax")
 
     def test_orbax_t5x(self):
-        shutil.copytree(os.path.join(zarrio.SHARED, "fixtures/t5x/tiny_orbax/1"), self.src)
+        shutil.copytree(os.path.join(zarrio.FIXTURES, "t5x/tiny_orbax/1"), self.src)
         self.convert("orbax-t5x", flags=T5X)
 
     def test_ocdbt(self):

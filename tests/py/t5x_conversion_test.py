@@ -2,7 +2,7 @@
 t5x-format.md sections 1, 3, 4 and 6).
 
 Inputs come from t5xgen (an independent generator written from the specs) and from the real T5X
-fixtures in $TE_CKPT_SHARED/fixtures/t5x.  Expected outputs are computed here with numpy and
+fixtures in tests/fixtures/t5x.  Expected outputs are computed here with numpy and
 msgpack-python; nothing is copied from te-ckpt runs.
 """
 import gzip
@@ -21,7 +21,7 @@ import numpy as np
 import t5xgen as g
 import zarrio
 
-FIXTURES = os.path.join(zarrio.SHARED, "fixtures", "t5x")
+FIXTURES = os.path.join(zarrio.FIXTURES, "t5x")
 OPPOSITE = {"fw2te": "te2fw", "te2fw": "fw2te"}
 TMP_MARK = "te-ckpt-tmp"
 # te-ckpt syncs what it writes; on a busy disk that makes the many small files of these tests slow to

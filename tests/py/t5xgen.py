@@ -1,6 +1,6 @@
 """Independent generator and reader of small legacy T5X checkpoints for te-ckpt's tests.
 
-Written from /work/shared/spec (t5x-format.md sections 1, 3, 4, 6 and MAPPING.md section 2); it
+Written from the format specs (t5x-format.md sections 1, 3, 4, 6 and MAPPING.md section 2); it
 shares no code with te-ckpt.  A checkpoint is described as a flat dict of *leaves* keyed by the
 dotted path below `optimizer` (for example `target.encoder.layers_0.attention.query.kernel` or
 `state.step`):

@@ -453,7 +453,7 @@ class MalformedInput(TempDirTest):
         self.expect_error(["zarr-cat", path], path)
 
     def test_orbax_refused(self):
-        self.expect_error(["inspect", os.path.join(zarrio.SHARED, "fixtures/t5x/tiny_orbax/1")], "Orbax")
+        self.expect_error(["inspect", os.path.join(zarrio.FIXTURES, "t5x/tiny_orbax/1")], "Orbax")
 
     def test_zarr_write_errors(self):
         path = self.path("w")
@@ -487,7 +487,7 @@ class Inspect(TempDirTest):
                                                 for f in os.listdir(path) if f != ".zarray"))
 
     def test_inspect_json_on_tiny_t5(self):
-        p = run_te("inspect", "--json", os.path.join(zarrio.SHARED, "fixtures/t5x/tiny_t5/checkpoint_1"))
+        p = run_te("inspect", "--json", os.path.join(zarrio.FIXTURES, "t5x/tiny_t5/checkpoint_1"))
         self.assertEqual(p.returncode, 0, p.stderr)
         out = json.loads(p.stdout.decode())
         self.assertEqual(out["format"], "t5x")

@@ -13,7 +13,8 @@ import numcodecs
 import numpy as np
 
 TE_CKPT = os.environ.get("TE_CKPT", os.path.join(os.path.dirname(__file__), "../../build/te-ckpt"))
-SHARED = os.environ.get("TE_CKPT_SHARED", os.path.join(os.path.dirname(__file__), "../../../shared"))
+# Real files written by T5X, Orbax and TensorStore, kept in the repository (tests/fixtures, see NOTICE.md there).
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 
 def numpy_dtype(zarr_dtype):
