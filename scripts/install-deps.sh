@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libmsgpack-cxx-dev libcli11-dev libfmt-dev  # formats, CLI, text
   libgtest-dev libgmock-dev libbenchmark-dev                     # tests, benchmarks
   python3-zarr python3-numcodecs python3-msgpack python3-numpy   # independent test oracles
-  python3-zstandard python3-crc32c ccache                       # OCDBT oracle; ccache for rebuilds
+  python3-zstandard python3-crc32c                               # independent OCDBT reader and writer
   zstd isal pigz time                                            # benchmark baselines
 )
 

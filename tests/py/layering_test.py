@@ -1,0 +1,74 @@
+"""The layers of src/ include only what CMakeLists.txt lets them link.
+
+Each `te_ckpt_layer(NAME DEPENDS ...)` in the top-level CMakeLists.txt states which layers NAME may
+use; a `#include "other/..."` in src/NAME/ must name NAME itself or a layer reachable through those
+DEPENDS (the link is transitive). A header that includes the wrong way would compile (all layers
+share the include root src/), so this test is what keeps the graph honest.
+"""
+import os
+import re
+import unittest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def declared_layers():
+    text = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    layers = {}
+    for m in re.finditer(r"te_ckpt_layer\((\w+)((?:\s+[^)]*)?)\)", text):
+        deps = re.findall(r"te_ckpt_(\w+)", m.group(2))
+        layers[m.group(1)] = set(deps)
+    return layers
+
+
+def reachable(layers, name):
+    seen, todo = set(), [name]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        todo.extend(layers.get(n, ()))
+    return seen
+
+
+class LayeringTest(unittest.TestCase):
+    def test_every_source_folder_is_a_layer(self):
+        layers = declared_layers()
+        folders = {d for d in os.listdir(os.path.join(ROOT, "src")) if os.path.isdir(os.path.join(ROOT, "src", d))}
+        self.assertEqual(folders - set(layers), set(), "folders of src/ without a te_ckpt_layer() in CMakeLists.txt")
+
+    def test_includes_follow_the_declared_graph(self):
+        layers = declared_layers()
+        self.assertIn("util", layers)
+        wrong = []
+        for layer in layers:
+            allowed = reachable(layers, layer)
+            top = os.path.join(ROOT, "src", layer)
+            for dirpath, _, files in os.walk(top):
+                for f in files:
+                    if not f.endswith((".h", ".cc")):
+                        continue
+                    path = os.path.join(dirpath, f)
+                    for line_no, line in enumerate(open(path), 1):
+                        m = re.match(r'\s*#include "(\w+)/', line)
+                        if m and m.group(1) not in allowed:
+                            wrong.append(f"{os.path.relpath(path, ROOT)}:{line_no} includes {m.group(1)}/ "
+                                         f"but layer {layer} may use only {sorted(allowed)}")
+        self.assertEqual(wrong, [])
+
+    def test_the_graph_has_no_cycle(self):
+        layers = declared_layers()
+        for name, deps in layers.items():
+            for d in deps:
+                self.assertNotIn(name, reachable(layers, d) if d in layers else set(), f"cycle through {name} and {d}")
+
+    def test_the_checker_sees_a_wrong_include(self):
+        # The checker itself can fail: zarr may not reach plan.
+        layers = declared_layers()
+        self.assertNotIn("plan", reachable(layers, "zarr"))
+        self.assertNotIn("cli", reachable(layers, "exec"))
+
+
+if __name__ == "__main__":
+    unittest.main()
