@@ -175,6 +175,16 @@ Checkpoint open_checkpoint(const fs::path& path) {
   if (fs::is_regular_file(status)) {
     ckpt.format = Format::kT5x;
     ckpt.array_root = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    // A file given as the checkpoint can only be a T5X index: say so when it is not one.
+    Bytes data = read_file(path);
+    try {
+      (void)msgpack::decode(data, path.string());
+    } catch (const Error& e) {
+      fail(
+          "{}: not a T5X checkpoint index (a file given as --input-path must be the msgpack "
+          "`checkpoint` of a T5X checkpoint; this one does not decode: {})",
+          path.string(), e.what());
+    }
     list_t5x_index(ckpt, path);
     return ckpt;
   }
