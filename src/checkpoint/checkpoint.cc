@@ -138,6 +138,14 @@ void list_array_folder(Checkpoint& ckpt, const fs::path& dir, const fs::path& re
       ckpt.arrays.push_back(
           ArrayEntry{name, array.metadata(), e.path(), std::nullopt, folder_bytes(e.path())});
     } else {
+      // A folder named like a parameter or optimizer array that lost its .zarray is a broken
+      // array, not a file to copy along.
+      std::error_code dir_ec;
+      bool array_like = name.rfind("mdl_vars.", 0) == 0 || name.rfind("opt_states", 0) == 0;
+      if (array_like && fs::is_directory(fs::symlink_status(e.path(), dir_ec))) {
+        ckpt.problems.push_back(fmt::format(
+            "{}: the folder exists but is not a zarr array (no .zarray in it)", e.path().string()));
+      }
       ckpt.other_entries.push_back(relative / name);
     }
   }

@@ -357,6 +357,14 @@ class BadInputTest(unittest.TestCase):
         self.pax()
         os.remove(os.path.join(self.src, POST, ".zarray"))
         self.convert("not-a-zarr-array")
+        # Also an array no rule reads (it would otherwise be copied along as a plain folder).
+        self.setUp()
+        self.pax()
+        final_ln = os.path.join(self.src, "mdl_vars.params.lm.final_ln.scale")
+        os.remove(os.path.join(final_ln, ".zarray"))
+        r = zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(final_ln + ": the folder exists but is not a zarr array", r.stderr)
 
     def test_not_t5x_index(self):
         self.pax()
