@@ -34,6 +34,11 @@ class CliTest(unittest.TestCase):
             with self.subTest(spelling=spelling):
                 r = zarrio.run("plan", "--input-path", self.src, *PAX, "--memory-limit", spelling, check=False)
                 self.assertEqual(r.returncode, 0, r.stderr)
+                with tempfile.TemporaryDirectory() as d:
+                    r = zarrio.run("convert", "--input-path", self.src, "--output-path",
+                                   os.path.join(d, "checkpoint_00000007"), *PAX, "-q", "--memory-limit", spelling,
+                                   check=False)
+                    self.assertEqual(r.returncode, 0, r.stderr)
         for bad in ("lots", "4X", "-1G", "G", "4 G", "1e3", "99999999999T"):
             with self.subTest(bad=bad):
                 r = zarrio.run("plan", "--input-path", self.src, *PAX, "--memory-limit", bad, check=False)
