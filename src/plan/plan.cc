@@ -539,6 +539,10 @@ class Planner {
     for (const auto& a : ckpt_.arrays) {
       if (!consumed_.count(a.name)) plan_.copies.push_back({&a, a.name, -1});
     }
+    // Array folders are copied as trees: their links are judged now, so a dry run refuses them.
+    for (const auto& c : plan_.copies) {
+      if (c.source->folder) checkpoint::check_links_within(*c.source->folder, ckpt_.path);
+    }
     for (const auto& f : ckpt_.other_entries) {
       checkpoint::check_links_within(ckpt_.path / f, ckpt_.path);
       plan_.file_copies.push_back(f);

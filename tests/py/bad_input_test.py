@@ -441,6 +441,12 @@ class BadInputTest(unittest.TestCase):
         os.makedirs(os.path.join(self.src, "extra"))
         os.symlink("../..", os.path.join(self.src, "extra", "up"))
         self.convert("link-escapes")
+        # A link inside an array folder that is copied unchanged: refused by plan too.
+        shutil.rmtree(os.path.join(self.src, "extra"))
+        final_ln = os.path.join(self.src, "mdl_vars.params.lm.final_ln.scale")
+        os.rename(os.path.join(final_ln, "0"), os.path.join(self.dir, "chunk"))
+        os.symlink("../../chunk", os.path.join(final_ln, "0"))
+        self.check("link-escapes", ["plan", "--input-path", self.src, *PAX])
 
     # --- usage errors: one line, exit 2 ---------------------------------------------------------
     def test_usage_unknown_flag(self):
