@@ -5,7 +5,8 @@
 // execution path (slab streaming, whole-chunk blocks, thread count). This encoder hands its
 // inner encoder the decoded bytes in pieces of exactly kEncoderPieceBytes (the last one shorter),
 // whatever the caller's write sizes, so every path writes the same bytes. It copies only the
-// bytes of a piece that straddles two writes, and holds at most one piece.
+// bytes of a piece that straddles two writes, and holds at most one piece (or the whole chunk,
+// when that is smaller).
 #include <memory>
 
 #include "zarr/codec.h"
