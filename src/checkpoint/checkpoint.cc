@@ -138,6 +138,14 @@ void list_array_folder(Checkpoint& ckpt, const fs::path& dir, const fs::path& re
       ckpt.arrays.push_back(
           ArrayEntry{name, array.metadata(), e.path(), std::nullopt, folder_bytes(e.path())});
     } else {
+      // A folder named like a parameter or optimizer array that lost its .zarray is a broken
+      // array, not a file to copy along.
+      std::error_code dir_ec;
+      bool array_like = name.rfind("mdl_vars.", 0) == 0 || name.rfind("opt_states", 0) == 0;
+      if (array_like && fs::is_directory(fs::symlink_status(e.path(), dir_ec))) {
+        ckpt.problems.push_back(fmt::format(
+            "{}: the folder exists but is not a zarr array (no .zarray in it)", e.path().string()));
+      }
       ckpt.other_entries.push_back(relative / name);
     }
   }
@@ -175,6 +183,16 @@ Checkpoint open_checkpoint(const fs::path& path) {
   if (fs::is_regular_file(status)) {
     ckpt.format = Format::kT5x;
     ckpt.array_root = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    // A file given as the checkpoint can only be a T5X index: say so when it is not one.
+    Bytes data = read_file(path);
+    try {
+      (void)msgpack::decode(data, path.string());
+    } catch (const Error& e) {
+      fail(
+          "{}: not a T5X checkpoint index (a file given as --input-path must be the msgpack "
+          "`checkpoint` of a T5X checkpoint; this one does not decode: {})",
+          path.string(), e.what());
+    }
     list_t5x_index(ckpt, path);
     return ckpt;
   }

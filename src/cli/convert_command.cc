@@ -7,10 +7,14 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "checkpoint/checkpoint.h"
+#include "cli/byte_size.h"
 #include "cli/commands.h"
+#include "cli/flag_warnings.h"
+#include "cli/usage_error.h"
 #include "exec/executor.h"
 #include "exec/output_transaction.h"
 #include "plan/plan.h"
@@ -50,29 +54,6 @@ int64_t optional_int(const std::string& text, const char* flag) {
   } catch (const std::exception&) {
   }
   fail("{} must be a positive integer or None, not \"{}\"", flag, text);
-}
-
-uint64_t parse_bytes(const std::string& text) {
-  if (text.empty() || text == "0") return 0;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    fail("--memory-limit: \"{}\" is not a size such as 512M or 4G", text);
-  }
-  std::string unit = text.substr(used);
-  double scale = 1;
-  if (unit == "K" || unit == "KiB" || unit == "k")
-    scale = 1024.0;
-  else if (unit == "M" || unit == "MiB")
-    scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GiB")
-    scale = 1024.0 * 1024 * 1024;
-  else if (!unit.empty() && unit != "B")
-    fail("--memory-limit: unknown unit \"{}\" (use K, M or G)", unit);
-  if (v <= 0) fail("--memory-limit must be positive");
-  return static_cast<uint64_t>(v * scale);
 }
 
 rules::ModelOptions to_options(const ConvertFlags& f) {
@@ -162,7 +143,7 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
-int run_convert(const ConvertFlags& f) {
+int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags) {
   if (f.direction == "fw2tw") {
     fmt::print(
         stderr,
@@ -174,9 +155,20 @@ int run_convert(const ConvertFlags& f) {
   if (f.compressor != "keep")
     settings.codec = zarr::codec_from_name(f.compressor, f.compression_level);
 
+  // Every check of the real run is made before the plan is printed, so that --dry-run fails
+  // exactly where convert would (only the lock is not taken).
+  uint64_t limit = parse_byte_size(f.memory_limit, "--memory-limit");
   auto start = std::chrono::steady_clock::now();
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
+  for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
+    fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   plan::Plan plan = plan::make_plan(source, options, settings);
+  if (!f.output.empty()) {
+    exec::check_output_path(f.input, f.output, f.overwrite);
+    if (auto w = output_name_warning(source.format, f.output)) {
+      fmt::print(stderr, "te-ckpt: warning: {}\n", *w);
+    }
+  }
   if (f.dry_run) {
     fmt::print("{} {} checkpoint {}: {} -> {}\n", f.fw, checkpoint::format_name(source.format),
                f.input, f.direction, f.output.empty() ? "(no output)" : f.output);
@@ -190,12 +182,12 @@ int run_convert(const ConvertFlags& f) {
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or dropped ssh session
 
   exec::OutputTransaction transaction(f.input, f.output, f.overwrite);
   exec::ExecSettings exec_settings;
   exec_settings.threads =
       f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  uint64_t limit = parse_bytes(f.memory_limit);
   exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
   exec_settings.stream_slabs = !f.no_streaming;
@@ -230,10 +222,13 @@ int run_convert(const ConvertFlags& f) {
   if (show_progress) fmt::print(stderr, "\n");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!f.quiet) {
+    // "processed" is the progress bar's count; read and wrote are bytes on disk.
     fmt::print(
         "converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
-        "read {}, wrote {} in {:.2f} s; peak memory {}\n",
+        "processed {} (decoded bytes converted + stored bytes of arrays copied); read {}, wrote {} "
+        "(stored bytes, index included) in {:.2f} s; peak memory {}\n",
         r.arrays_converted, r.arrays_copied, r.files_copied, r.fp8_arrays, plan.dropped.size(),
+        human_bytes(static_cast<double>(r.bytes_processed)),
         human_bytes(static_cast<double>(r.bytes_read)),
         human_bytes(static_cast<double>(r.bytes_written)), secs,
         human_bytes(static_cast<double>(peak_rss_bytes())));
@@ -305,16 +300,23 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
                "replace a non-empty --output-path (atomically, at the end)");
   app.add_option("--jobs,-j", f->jobs, "worker threads (default: all cores)");
   app.add_option("--memory-limit", f->memory_limit,
-                 "cap on bytes in flight, e.g. 2G (default: none)");
+                 std::string("cap on bytes in flight (default: none): ") + kByteSizeSpellings);
   app.add_option("--compressor", f->compressor,
-                 "codec of converted arrays: keep (the source's), gzip, zstd or none")
+                 "codec of converted arrays: keep (the source's), gzip, zlib, zstd or none")
       ->check(CLI::IsMember({"keep", "gzip", "zlib", "zstd", "none"}));
   app.add_option("--compression-level", f->compression_level, "level for --compressor (default 1)");
   app.add_flag("--quiet,-q", f->quiet, "no progress bar and no summary");
   app.add_flag("--no-streaming", f->no_streaming,
                "decode whole chunks even where slab streaming is possible (for testing)")
       ->group("Debugging");
-  return [f] { return run_convert(*f); };
+  app.footer(kExitStatusHelp);
+  return [f, &app] {
+    std::set<std::string> given;
+    for (const char* flag : kFrameworkSpecificFlags) {
+      if (app.count(flag) > 0) given.insert(flag);
+    }
+    return run_convert(*f, given);
+  };
 }
 
 }  // namespace te::cli

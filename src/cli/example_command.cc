@@ -15,21 +15,26 @@ Runner add_example_command(CLI::App& app) {
   spec->model.embed_dim = 64;
   app.add_option("--output-path", *out, "folder to create")->required();
   app.add_option("--fw", *fw, "pax or t5x")->check(CLI::IsMember({"pax", "t5x"}));
-  app.add_option("--num-of-layer", spec->model.layers);
-  app.add_option("--num-of-head", spec->model.heads);
-  app.add_option("--head-dim", spec->model.head_dim);
-  app.add_option("--mlp-intermediate-dim", spec->model.mlp_dim);
-  app.add_option("--embed-dim", spec->model.embed_dim);
-  app.add_option("--vocab", spec->vocab);
-  app.add_option("--dtype", spec->dtype)->check(CLI::IsMember({"float32", "bfloat16"}));
-  app.add_option("--compressor", spec->codec)
+  app.add_option("--num-of-layer", spec->model.layers, "Transformer layers (per stack for T5X)");
+  app.add_option("--num-of-head", spec->model.heads, "attention heads");
+  app.add_option("--head-dim", spec->model.head_dim, "attention head dimension");
+  app.add_option("--mlp-intermediate-dim", spec->model.mlp_dim, "MLP (FFN) intermediate dimension");
+  app.add_option("--embed-dim", spec->model.embed_dim, "model (embedding) dimension");
+  app.add_option("--vocab", spec->vocab, "vocabulary size of the embedding table");
+  app.add_option("--dtype", spec->dtype, "dtype of the arrays")
+      ->check(CLI::IsMember({"float32", "bfloat16"}));
+  app.add_option("--compressor", spec->codec, "codec of the chunks")
       ->check(CLI::IsMember({"gzip", "zlib", "zstd", "none"}));
-  app.add_option("--chunks-per-array", spec->chunks_per_array);
-  app.add_flag("--pax-repeat", spec->model.pax_repeat);
-  app.add_flag("--use-gated-activations", spec->model.gated);
+  app.add_option("--chunks-per-array", spec->chunks_per_array,
+                 "chunks along each array's last axis (like tensor-parallel shards)");
+  app.add_flag("--pax-repeat", spec->model.pax_repeat, "Pax: layers stacked under Repeat");
+  app.add_flag("--use-gated-activations", spec->model.gated, "gated MLP");
   app.add_flag("--pax-layout1", spec->pax_layout1, "write checkpoint_N/state + metadata/metadata");
-  app.add_flag("!--no-optimizer-state", spec->optimizer_state);
-  return [spec, out, fw] {
+  auto no_optimizer_state = std::make_shared<bool>(false);
+  app.add_flag("--no-optimizer-state", *no_optimizer_state,
+               "write the weights only (no Adam moments and counters)");
+  return [spec, out, fw, no_optimizer_state] {
+    spec->optimizer_state = !*no_optimizer_state;
     spec->model.framework = *fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
     synth::write_example_checkpoint(*spec, *out);
     return 0;

@@ -2,7 +2,9 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
@@ -10,6 +12,11 @@
 
 namespace te::cli {
 namespace {
+
+// "1 array", "2 arrays".
+std::string count_text(size_t n, const char* noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
 
 std::string codec_name(const zarr::ArrayMetadata& m) {
   auto j = m.codec->to_json();
@@ -76,23 +83,30 @@ int run_inspect(const std::string& path, bool json) {
     fmt::print("{}\n", out.dump(2));
     return c.problems.empty() ? 0 : 2;
   }
-  fmt::print("{}: {} checkpoint, {} arrays\n", path, checkpoint::format_name(c.format),
-             c.arrays.size());
-  size_t width = 4;
-  for (const auto& a : c.arrays) width = std::max(width, a.name.size());
-  fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", "name", width, "shape", "dtype",
-             "chunks", "codec", "stored");
+  fmt::print("{}: {} checkpoint, {}\n", path, checkpoint::format_name(c.format),
+             count_text(c.arrays.size(), "array"));
+  // Each column as wide as its longest cell, so long shapes and names stay aligned.
+  std::vector<std::array<std::string, 6>> rows;
+  rows.push_back({"name", "shape", "dtype", "chunks", "codec", "stored"});
   uint64_t stored = 0, logical = 0;
   for (const auto& a : c.arrays) {
     const auto& m = a.metadata;
-    fmt::print("{:<{}}  {:<18} {:<9} {:<18} {:<10} {:>12}\n", a.name, width, shape_string(m.shape),
-               m.dtype.name(), a.inline_array ? "inline" : shape_string(m.chunks),
-               a.inline_array ? "-" : codec_name(m), a.stored_bytes);
+    rows.push_back({a.name, shape_string(m.shape), m.dtype.name(),
+                    a.inline_array ? "inline" : shape_string(m.chunks),
+                    a.inline_array ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
     logical += static_cast<uint64_t>(num_elements(m.shape)) * m.dtype.itemsize;
   }
-  fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored,
-             logical);
+  std::array<size_t, 6> width{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    fmt::print("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:>{}}\n", row[0], width[0], row[1],
+               width[1], row[2], width[2], row[3], width[3], row[4], width[4], row[5], width[5]);
+  }
+  fmt::print("total: {}, {} bytes stored, {} bytes decoded\n", count_text(c.arrays.size(), "array"),
+             stored, logical);
   if (c.t5x_index) print_index_tree(*c.t5x_index);
   for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
   for (const auto& p : c.problems) fmt::print("problem: {}\n", p);

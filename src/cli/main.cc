@@ -6,10 +6,13 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/usage_error.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"te-ckpt: convert JAX checkpoints between TransformerEngine and Pax/T5X layouts"};
+  CLI::App app{"te-ckpt: convert JAX checkpoints between TransformerEngine and Pax/T5X layouts",
+               "te-ckpt"};
+  app.footer(te::cli::kExitStatusHelp);
   app.set_version_flag("--version", "te-ckpt 0.1.0");
   app.require_subcommand(0, 1);
   // Like argparse: an option given twice takes its last value.
@@ -38,7 +41,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(std::move(args));
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and exit 0; every other parse error is a usage error.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return te::cli::report_usage_error(e);
   }
   try {
     if (convert->parsed()) return run_convert();

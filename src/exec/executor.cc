@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "checkpoint/checkpoint_link.h"
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/fp8_arrays.h"
@@ -30,15 +31,19 @@ struct Output {
 
 }  // namespace
 
-uint64_t copy_tree(const fs::path& from, const fs::path& to) {
+uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root) {
   std::error_code ec;
-  auto status = fs::status(from, ec);
+  auto status = fs::symlink_status(from, ec);
   if (ec) fail("cannot read {}: {}", from.string(), ec.message());
+  if (fs::is_symlink(status)) {
+    checkpoint::copy_link_within(from, to, root);
+    return 0;
+  }
   if (fs::is_directory(status)) {
     fs::create_directories(to);
     uint64_t total = 0;
     for (const auto& e : fs::directory_iterator(from))
-      total += copy_tree(e.path(), to / e.path().filename());
+      total += copy_tree(e.path(), to / e.path().filename(), root);
     return total;
   }
   if (!fs::is_regular_file(status))
@@ -67,7 +72,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   counters.cancel = &cancel;
   std::mutex ticker_mu;
   std::condition_variable ticker_cv;
-  std::atomic<uint64_t> copied_bytes{0};
+  std::atomic<uint64_t> copied_bytes{0};  // stored bytes of arrays copied (progress)
+  std::atomic<uint64_t> file_bytes{0};    // bytes of other files copied (not in progress)
   uint64_t total = 0;
 
   std::vector<Task> tasks;
@@ -143,30 +149,34 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
         copy.fp8_gemm >= 0 ? amax[static_cast<size_t>(copy.fp8_gemm)].get() : nullptr;
     result.arrays_copied++;
     result.bytes_read += copy.source->stored_bytes;
-    result.bytes_written += copy.source->inline_array ? 0 : copy.source->stored_bytes;
-    total += copy.source->stored_bytes;
+    // An inline array stays in the index: it is counted with the index, not as a copy.
+    const uint64_t copy_bytes = copy.source->inline_array ? 0 : copy.source->stored_bytes;
+    result.bytes_written += copy_bytes;
+    total += copy_bytes;
     if (copy.source->inline_array && !acc) continue;  // kept in the index
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
-    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy] {
+    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
                        if (!copy.source->inline_array) {
                          fs::path target = copy.target_name == copy.source->name
                                                ? out.array_root / fs::relative(*copy.source->folder,
                                                                                src.array_root)
                                                : out.folder(copy.target_name);
-                         copy_tree(*copy.source->folder, target);
+                         copy_tree(*copy.source->folder, target, src.path);
                        }
                        if (acc) observe_array(*copy.source, *acc);
-                       copied_bytes += copy.source->stored_bytes;
+                       copied_bytes += copy_bytes;
                      }});
   }
   for (const auto& f : plan.file_copies) {
-    tasks.push_back({0, 0, [&, f] { copied_bytes += copy_tree(src.path / f, out_dir / f); }});
+    tasks.push_back(
+        {0, 0, [&, f] { file_bytes += copy_tree(src.path / f, out_dir / f, src.path); }});
     result.files_copied++;
   }
 
-  // Progress (decoded bytes of converted arrays plus stored bytes of copies), reported five
-  // times a second while the workers run, so that one huge array still shows movement.
+  // Progress (decoded bytes of converted arrays plus stored bytes of copied arrays; other files
+  // and the index are not counted), reported five times a second while the workers run, so that
+  // one huge array still shows movement. When every task has run, done equals total.
   std::atomic<bool> finished{false};
   std::thread ticker;
   if (settings.progress) {
@@ -195,12 +205,26 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     throw;
   }
   stop_ticker();
-  result.bytes_written += counters.stored_bytes;
+  result.bytes_written += counters.stored_bytes + file_bytes;
+  result.bytes_processed = counters.decoded_bytes + copied_bytes;
+  result.bytes_total = total;
 
   auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root);
   result.fp8_arrays = fp8_arrays.size();
-  if (src.format == Format::kT5x) write_t5x_index(plan, out_dir, inline_results, fp8_arrays);
-  if (src.format == Format::kPaxLayout1) write_pax_metadata(plan, out_dir, fp8_arrays);
+  std::error_code ec;
+  for (const auto& a : fp8_arrays) {
+    for (const auto& e : fs::directory_iterator(out.folder(a.first), ec)) {
+      if (e.path().filename() != ".zarray") result.bytes_written += e.file_size(ec);
+    }
+  }
+  if (src.format == Format::kT5x) {
+    write_t5x_index(plan, out_dir, inline_results, fp8_arrays);
+    result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);
+  }
+  if (src.format == Format::kPaxLayout1) {
+    write_pax_metadata(plan, out_dir, fp8_arrays);
+    result.bytes_written += fs::file_size(out_dir / "metadata" / "metadata", ec);
+  }
   return result;
 }
 

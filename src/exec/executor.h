@@ -28,14 +28,21 @@ struct ExecResult {
   size_t arrays_copied = 0;
   size_t fp8_arrays = 0;
   size_t files_copied = 0;
-  uint64_t bytes_read = 0;       // stored bytes of the arrays read
-  uint64_t bytes_written = 0;    // stored bytes of the arrays written
+  uint64_t bytes_read = 0;  // stored bytes of the arrays read
+  // Bytes written to the output: chunk files, copied files and the index (not .zarray files).
+  uint64_t bytes_written = 0;
+  // What the progress bar counts: decoded bytes of converted arrays' inputs plus stored bytes of
+  // copied arrays. After a complete run bytes_processed == bytes_total.
+  uint64_t bytes_processed = 0;
+  uint64_t bytes_total = 0;
   uint64_t peak_task_bytes = 0;  // most bytes the scheduler had in flight
 };
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);
 
-// Copies a file or folder tree byte for byte (new files, never links).
-uint64_t copy_tree(const fs::path& from, const fs::path& to);
+// Copies a file or folder tree of the checkpoint at `root` byte for byte (new files). Symbolic
+// links are never followed: one that stays inside `root` is recreated as the same link, one that
+// leaves it is an error naming it (see checkpoint_link.h). Returns the bytes of the files copied.
+uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root);
 
 }  // namespace te::exec

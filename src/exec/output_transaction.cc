@@ -31,33 +31,52 @@ bool empty_folder(const fs::path& p) {
   return fs::is_directory(p, ec) && fs::is_empty(p, ec);
 }
 
+fs::path normal_output(const fs::path& output) {
+  std::error_code ec;
+  fs::path out = fs::weakly_canonical(fs::absolute(output), ec);
+  if (out.filename().empty()) out = out.parent_path();
+  return out;
+}
+
 }  // namespace
 
-OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& output, bool overwrite)
-    : overwrite_(overwrite) {
+void check_output_path(const fs::path& input, const fs::path& output, bool overwrite) {
   std::error_code ec;
   fs::path in = fs::weakly_canonical(fs::absolute(input), ec);
-  output_ = fs::weakly_canonical(fs::absolute(output), ec);
-  if (output_.filename().empty()) output_ = output_.parent_path();
-  if (output_ == in)
+  fs::path out = normal_output(output);
+  if (out == in)
     fail("--output-path {} is the input; te-ckpt never writes into its input", output.string());
-  if (is_within(output_, in)) {
+  if (is_within(out, in)) {
     fail("--output-path {} is inside the input {}; te-ckpt never writes into its input",
          output.string(), input.string());
   }
-  if (is_within(in, output_)) {
+  if (is_within(in, out)) {
     fail("--output-path {} contains the input {}; choose another output", output.string(),
          input.string());
   }
-  bool exists = fs::exists(output_, ec);
-  if (exists && !empty_folder(output_) && !overwrite) {
+  auto status = fs::status(out, ec);
+  if (fs::exists(status) && !fs::is_directory(status)) {
+    fail(
+        "--output-path {} exists and is a file, not a folder; choose another output (--overwrite "
+        "replaces folders only)",
+        output.string());
+  }
+  if (fs::exists(status) && !empty_folder(out) && !overwrite) {
     fail("--output-path {} exists and is not empty; pass --overwrite to replace it",
          output.string());
   }
-  if (exists && !fs::is_directory(output_, ec)) {
-    fail("--output-path {} exists and is not a folder", output.string());
-  }
+}
+
+OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& output, bool overwrite)
+    : overwrite_(overwrite) {
+  check_output_path(input, output, overwrite);
+  std::error_code ec;
+  output_ = normal_output(output);
   fs::path parent = output_.parent_path();
+  for (fs::path p = parent; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    created_parents_.push_back(p);
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(parent, ec);
   if (ec) fail("cannot create {}: {}", parent.string(), ec.message());
   std::string name = output_.filename().string();
@@ -99,6 +118,11 @@ OutputTransaction::~OutputTransaction() {
   if (lock_fd_ >= 0) {
     ::unlink(lock_path_.c_str());
     ::close(lock_fd_);
+  }
+  // A failed run leaves no folder it created: rmdir removes each only while it is empty (another
+  // process may have put something there meanwhile).
+  if (!committed_) {
+    for (const auto& p : created_parents_) ::rmdir(p.c_str());
   }
 }
 

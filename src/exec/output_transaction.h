@@ -7,15 +7,21 @@
 // output, and the next run removes temporary folders that an interrupted run left behind.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace te::exec {
 
 namespace fs = std::filesystem;
 
+// The checks on the output path that need no lock: refuses outputs that would touch the input
+// (equal, inside, or containing it), an existing file, and an existing non-empty folder unless
+// `overwrite`. A dry run makes exactly these checks; OutputTransaction makes them too.
+void check_output_path(const fs::path& input, const fs::path& output, bool overwrite);
+
 class OutputTransaction {
  public:
-  // Refuses outputs that would touch the input (equal, inside, or containing it) and existing
-  // non-empty outputs unless `overwrite`; takes the lock and creates the temporary folder.
+  // Makes check_output_path's checks, takes the lock and creates the temporary folder (and the
+  // missing parent folders, which are removed again when the run fails).
   OutputTransaction(const fs::path& input, const fs::path& output, bool overwrite);
   ~OutputTransaction();
   OutputTransaction(const OutputTransaction&) = delete;
@@ -27,6 +33,7 @@ class OutputTransaction {
 
  private:
   fs::path output_, temp_, lock_path_;
+  std::vector<fs::path> created_parents_;  // innermost first
   int lock_fd_ = -1;
   bool overwrite_ = false;
   bool committed_ = false;

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include "checkpoint/checkpoint_link.h"
+#include "plan/layout_check.h"
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
 #include "util/error.h"
@@ -276,6 +278,11 @@ class Planner {
     for (const auto& name : src_side(rule).names) {
       std::string full = cat + prefix + "." + name;
       const ArrayEntry* a = find(full);
+      std::error_code ec;
+      if (!a && !ckpt_.t5x_index && fs::is_directory(ckpt_.array_root / full, ec)) {
+        fail("{}: the folder exists but is not a zarr array (no .zarray in it)",
+             (ckpt_.array_root / full).string());
+      }
       if (!a) {
         why = fmt::format("no array {}", full);
         if (!rule.hint.empty()) why += ": " + rule.hint;
@@ -313,7 +320,11 @@ class Planner {
     for (size_t i = 0; i < dst_side(rule).names.size(); ++i) {
       outputs.push_back(transform::parse_axis_pattern(dst_alts[dst_choice]));
     }
-    b.rearrangement = Rearrangement::compile(b.input_patterns, outputs, "s", sizes_);
+    try {
+      b.rearrangement = Rearrangement::compile(b.input_patterns, outputs, "s", sizes_);
+    } catch (const Error& e) {
+      fail_axis_mismatch(b, outputs, e);
+    }
     for (size_t i = 0; i < b.inputs.size(); ++i) {
       Shape expected = b.rearrangement.shape(b.rearrangement.inputs[i]);
       if (expected != b.inputs[i]->metadata.shape) {
@@ -326,12 +337,51 @@ class Planner {
     }
     for (size_t i = 1; i < b.inputs.size(); ++i) {
       if (!(b.inputs[i]->metadata.dtype == b.inputs[0]->metadata.dtype)) {
-        fail("{} is {} but {} is {}: arrays combined by one rule must have the same dtype",
-             b.inputs[0]->name, b.inputs[0]->metadata.dtype.name(), b.inputs[i]->name,
-             b.inputs[i]->metadata.dtype.name());
+        // Same name, different byte order (<f4, >f4): show the zarr spelling too.
+        const auto& d0 = b.inputs[0]->metadata.dtype;
+        const auto& di = b.inputs[i]->metadata.dtype;
+        bool same_name = d0.name() == di.name();
+        auto text = [&](const zarr::DType& d) {
+          return same_name ? fmt::format("{} ({})", d.name(), d.zarr) : d.name();
+        };
+        fail("{} is {} but {} is {}: arrays combined by one rule must have the same dtype{}",
+             b.inputs[0]->name, text(d0), b.inputs[i]->name, text(di),
+             same_name ? " and byte order (te-ckpt moves bytes, it does not swap them)" : "");
       }
     }
     return b;
+  }
+
+  // A rule's patterns do not fit the flags' axis sizes (the only case: a key/value array without
+  // the head axis, which holds one key/value head, and --num-gqa-groups > 1).
+  [[noreturn]] void fail_axis_mismatch(const Binding& b, const std::vector<AxisPattern>& outputs,
+                                       const Error& e) const {
+    const int64_t k = o_.kv_heads();
+    for (size_t i = 0; i < b.inputs.size(); ++i) {
+      if (!b.input_patterns[i].contains("g") && k != 1 &&
+          src_side(*b.rule).pattern.find('g') != std::string::npos) {
+        fail(
+            "{}: stored as {} (pattern \"{}\", key/value without a head axis: one key/value head), "
+            "but {} asks for {} key/value heads; pass --num-gqa-groups=1",
+            b.inputs[i]->name, shape_string(b.inputs[i]->metadata.shape),
+            b.input_patterns[i].to_string(),
+            o_.gqa_groups > 0 ? fmt::format("--num-gqa-groups={}", k)
+                              : fmt::format("--num-of-head={} (no --num-gqa-groups)", k),
+            k);
+      }
+    }
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      if (!outputs[j].contains("g") && k != 1 && o_.pax_mqa_drop_head_axis) {
+        fail(
+            "--pax-mqa-drop-head-axis writes {} without a head axis (pattern \"{}\"), which holds "
+            "one key/value head, but --num-gqa-groups={}: drop the flag or pass "
+            "--num-gqa-groups=1",
+            dst_side(*b.rule).names[j], outputs[j].to_string(), o_.gqa_groups);
+      }
+    }
+    std::vector<std::string> names;
+    for (const auto* a : b.inputs) names.push_back(a->name);
+    fail("{}: {} ({})", fmt::join(names, ", "), e.what(), dims_text());
   }
 
   std::string dims_text() const {
@@ -358,7 +408,13 @@ class Planner {
             first_why = why;
           }
         }
-        if (!chosen) fail("{}", first_why);
+        if (!chosen) {
+          // The layout first: wrong flags make every array look missing.
+          std::vector<std::string> names;
+          for (const auto& a : ckpt_.arrays) names.push_back(a.name);
+          if (auto m = layout_mismatch(names, o_)) fail("{}: {}", ckpt_.path.string(), *m);
+          fail("{}", first_why);
+        }
         emit(*chosen, cat, dst);
       }
     }
@@ -483,7 +539,14 @@ class Planner {
     for (const auto& a : ckpt_.arrays) {
       if (!consumed_.count(a.name)) plan_.copies.push_back({&a, a.name, -1});
     }
-    for (const auto& f : ckpt_.other_entries) plan_.file_copies.push_back(f);
+    // Array folders are copied as trees: their links are judged now, so a dry run refuses them.
+    for (const auto& c : plan_.copies) {
+      if (c.source->folder) checkpoint::check_links_within(*c.source->folder, ckpt_.path);
+    }
+    for (const auto& f : ckpt_.other_entries) {
+      checkpoint::check_links_within(ckpt_.path / f, ckpt_.path);
+      plan_.file_copies.push_back(f);
+    }
     // Generated FP8 arrays must not collide with anything.
     std::set<std::string> names;
     for (const auto& n : plan_.output_names()) {

@@ -5,6 +5,7 @@
 
 #include "util/error.h"
 #include "util/strided_copy.h"
+#include "zarr/fixed_piece_encoder.h"
 
 namespace te::zarr {
 namespace {
@@ -62,7 +63,7 @@ class MemoryChunkReader : public ChunkReader {
 class FileChunkWriter : public ChunkWriter {
  public:
   FileChunkWriter(const fs::path& path, const Codec& codec, size_t size, size_t itemsize)
-      : sink_(path), encoder_(codec.encoder(sink_, size, itemsize)), expected_(size) {}
+      : sink_(path), encoder_(fixed_piece_encoder(codec, sink_, size, itemsize)), expected_(size) {}
   void write(std::span<const std::byte> data) override {
     written_ += data.size();
     encoder_->write(data);

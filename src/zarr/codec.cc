@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "zarr/fixed_piece_encoder.h"
 
 namespace te::zarr {
 namespace {
@@ -89,7 +90,7 @@ Bytes Codec::decode(std::span<const std::byte> compressed, size_t decoded_size,
 
 Bytes Codec::encode(std::span<const std::byte> data, size_t itemsize) const {
   MemorySink sink("memory");
-  auto e = encoder(sink, data.size(), itemsize);
+  auto e = fixed_piece_encoder(*this, sink, data.size(), itemsize);
   e->write(data);
   e->finish();
   return std::move(sink.bytes);

@@ -73,23 +73,27 @@ class BadInputTest(unittest.TestCase):
             f.write(data)
 
     # --- the check -------------------------------------------------------------------------------
-    def check(self, case, args, exit_code=1):
+    def check(self, case, args, exit_code=1, exists_ok=False):
         expected = self.CASES[case]
         digest = zarrio.tree_digest(self.src) if os.path.isdir(self.src) else None
         r = zarrio.run(*args, check=False)
         self.assertEqual(r.returncode, exit_code, f"{case}: {r.stderr}")
         text = r.stderr + r.stdout
         self.assertRegex(text, message_regex(expected), case)
-        if exit_code == 1:
+        if exit_code in (1, 2):  # failed work and usage errors look alike: one line
             self.assertTrue(text.startswith("te-ckpt: error: "), text)
             self.assertEqual(text.count("\n"), 1, "one line")
-        self.assertFalse(os.path.exists(self.out), "output written")
+        if exit_code == 0:  # a warning row: the warning is on stderr, the run goes on
+            self.assertIn("te-ckpt: warning: ", r.stderr)
+        if not exists_ok:
+            self.assertFalse(os.path.exists(self.out), "output written")
         self.assertEqual([n for n in os.listdir(self.dir) if "te-ckpt-tmp" in n], [])
         if digest:
             self.assertEqual(zarrio.tree_digest(self.src), digest, "input changed")
 
-    def convert(self, case, *extra, flags=PAX):
-        self.check(case, ["convert", "--input-path", self.src, "--output-path", self.out, *flags, *extra])
+    def convert(self, case, *extra, flags=PAX, exit_code=1):
+        self.check(case, ["convert", "--input-path", self.src, "--output-path", self.out, *flags, *extra],
+                   exit_code=exit_code)
 
     # --- one test per documented row -------------------------------------------------------------
     def test_every_documented_case_has_a_test(self):
@@ -316,6 +320,170 @@ class BadInputTest(unittest.TestCase):
             self.check("unreadable-input", ["convert", "--input-path", self.src, "--output-path", self.out, *PAX])
         finally:
             os.chmod(self.src, 0o755)
+
+    # --- layout first: the flags do not fit the checkpoint's layout -------------------------------
+    def test_missing_repeat(self):
+        m = paxgen.Model(L=2, N=4, H=16, E=64, F=128, opt=False, repeat=True)
+        paxgen.write(paxgen.make_pax(m), self.src)
+        self.convert("missing-repeat")
+
+    def to_te(self, flags, *extra):
+        """Replaces the source by its conversion to TE (made with te-ckpt, checked elsewhere)."""
+        te = os.path.join(self.dir, "te")
+        zarrio.run("convert", "--input-path", self.src, "--output-path", te, *flags, "-q", *extra)
+        shutil.rmtree(self.src)
+        os.rename(te, self.src)
+
+    def test_already_te(self):
+        self.pax()
+        self.to_te(PAX)
+        self.convert("already-te")
+
+    def test_not_te(self):
+        self.pax()
+        self.convert("not-te", "--direction=te2fw")
+
+    def test_t5x_fuse_missing(self):
+        self.t5x()
+        self.to_te(T5X, "--t5x-fuse-qkv")
+        self.convert("t5x-fuse-missing", "--direction=te2fw", flags=T5X)
+
+    def test_t5x_fuse_extra(self):
+        self.t5x()
+        self.to_te(T5X)
+        self.convert("t5x-fuse-extra", "--direction=te2fw", "--t5x-fuse-qkv", flags=T5X)
+
+    def test_not_a_zarr_array(self):
+        self.pax()
+        os.remove(os.path.join(self.src, POST, ".zarray"))
+        self.convert("not-a-zarr-array")
+        # Also an array no rule reads (it would otherwise be copied along as a plain folder).
+        self.setUp()
+        self.pax()
+        final_ln = os.path.join(self.src, "mdl_vars.params.lm.final_ln.scale")
+        os.remove(os.path.join(final_ln, ".zarray"))
+        r = zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(final_ln + ": the folder exists but is not a zarr array", r.stderr)
+
+    def test_not_t5x_index(self):
+        self.pax()
+        self.check("not-t5x-index", ["convert", "--input-path", os.path.join(self.src, POST, ".zarray"),
+                                     "--output-path", self.out, *T5X])
+        self.check("not-t5x-index", ["inspect", os.path.join(self.src, POST, ".zarray")])
+
+    def test_byte_order(self):
+        self.pax(gated=True)
+        gate = os.path.join(self.src, LAYER0 + "ff_layer.ffn_layer1_gate.linear.w")
+        data, _ = zarrio.read_array(gate)
+        shutil.rmtree(gate)
+        zarrio.write_array(gate, data, ">f4")
+        self.convert("byte-order", "--use-gated-activations")
+
+    def test_gqa_no_head_axis(self):
+        self.pax(split_qkv=True, K=1, mqa_no_head_axis=True)
+        self.convert("gqa-no-head-axis", "--pax-split-qkv", "--te-qkv-layout=kv_packed", "--num-gqa-groups=2")
+
+    def test_mqa_drop_gqa(self):
+        self.pax(split_qkv=True, K=2, kv_packed=True)
+        gqa = ["--pax-split-qkv", "--te-qkv-layout=kv_packed", "--num-gqa-groups=2"]
+        self.to_te(PAX, *gqa)
+        self.convert("mqa-drop-gqa", "--direction=te2fw", "--pax-mqa-drop-head-axis", *gqa)
+
+    # --- the output path, checked alike by convert, --dry-run and plan --------------------------
+    def test_output_is_file(self):
+        self.pax()
+        self.out = os.path.join(self.dir, "file")
+        with open(self.out, "w") as f:
+            f.write("precious")
+        for extra in ([], ["--overwrite"], ["--dry-run"]):
+            with self.subTest(extra=extra):
+                self.check("output-is-file", ["convert", "--input-path", self.src, "--output-path", self.out,
+                                              *PAX, *extra], exists_ok=True)
+        with open(self.out) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_dry_run_output_is_input(self):
+        self.pax()
+        for command in (["plan"], ["convert", "--dry-run"]):
+            self.check("dry-run-output-is-input", [*command, "--input-path", self.src, "--output-path", self.src,
+                                                   *PAX])
+
+    def test_dry_run_output_inside_input(self):
+        self.pax()
+        self.check("dry-run-output-inside-input", ["plan", "--input-path", self.src, "--output-path",
+                                                   os.path.join(self.src, "inside"), *PAX])
+
+    def test_dry_run_output_not_empty(self):
+        self.pax()
+        full = os.path.join(self.dir, "full")
+        os.makedirs(full)
+        with open(os.path.join(full, "keep"), "w") as f:
+            f.write("precious")
+        for command in (["plan"], ["convert", "--dry-run"]):
+            self.check("dry-run-output-not-empty", [*command, "--input-path", self.src, "--output-path", full, *PAX])
+
+    def test_memory_limit(self):
+        self.pax()
+        for command in (["convert"], ["plan"], ["convert", "--dry-run"]):
+            self.check("memory-limit", [*command, "--input-path", self.src, "--output-path", self.out, *PAX,
+                                        "--memory-limit=lots"])
+
+    # --- symbolic links are never followed ------------------------------------------------------
+    def test_link_absolute(self):
+        self.pax()
+        os.symlink("/etc/hostname", os.path.join(self.src, "hostname"))
+        self.convert("link-absolute")
+        self.check("link-absolute", ["plan", "--input-path", self.src, *PAX])
+
+    def test_link_escapes(self):
+        self.pax()
+        os.makedirs(os.path.join(self.src, "extra"))
+        os.symlink("../..", os.path.join(self.src, "extra", "up"))
+        self.convert("link-escapes")
+        # A link inside an array folder that is copied unchanged: refused by plan too.
+        shutil.rmtree(os.path.join(self.src, "extra"))
+        final_ln = os.path.join(self.src, "mdl_vars.params.lm.final_ln.scale")
+        os.rename(os.path.join(final_ln, "0"), os.path.join(self.dir, "chunk"))
+        os.symlink("../../chunk", os.path.join(final_ln, "0"))
+        self.check("link-escapes", ["plan", "--input-path", self.src, *PAX])
+
+    # --- usage errors: one line, exit 2 ---------------------------------------------------------
+    def test_usage_unknown_flag(self):
+        self.pax()
+        self.convert("usage-unknown-flag", "--bogus", exit_code=2)
+
+    def test_usage_missing_flag(self):
+        self.pax()
+        self.convert("usage-missing-flag", flags=[f for f in PAX if not f.startswith("--fw")], exit_code=2)
+
+    def test_usage_bad_value(self):
+        self.pax()
+        self.convert("usage-bad-value", flags=["--fw=jax"] + PAX[1:], exit_code=2)
+        r = zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX, "--num-of-layer=two",
+                       check=False)
+        self.assertEqual((r.returncode, r.stderr.count("\n")), (2, 1), r.stderr)
+        self.assertTrue(r.stderr.startswith("te-ckpt: error: "), r.stderr)
+
+    # --- warnings: flags that do nothing, names the framework will not list ---------------------
+    def test_warn_t5x_flags(self):
+        self.t5x()
+        self.check("warn-t5x-flags", ["plan", "--input-path", self.src, *T5X, "--skip-bias"], exit_code=0)
+        r = zarrio.run("plan", "--input-path", self.src, *T5X, "--use-gated-activations",
+                       "--gated-activation-order=activated_first")
+        self.assertIn("te-ckpt: warning: --use-gated-activations does nothing with --fw=t5x", r.stderr)
+        self.assertIn("te-ckpt: warning: --gated-activation-order does nothing with --fw=t5x", r.stderr)
+        quiet = zarrio.run("plan", "--input-path", self.src, *T5X)
+        self.assertNotIn("warning", quiet.stderr)
+
+    def test_warn_pax_step_name(self):
+        self.pax(layout="1.x")
+        self.out = os.path.join(self.dir, "checkpoint_1")
+        self.check("warn-pax-step-name", ["plan", "--input-path", self.src, "--output-path", self.out, *PAX],
+                   exit_code=0)
+        good = zarrio.run("plan", "--input-path", self.src, "--output-path",
+                          os.path.join(self.dir, "checkpoint_00000001"), *PAX)
+        self.assertNotIn("warning", good.stderr)
 
     def test_missing_chunk_reads_as_fill_value(self):
         self.pax()

@@ -1,6 +1,7 @@
 """The parallel, memory-capped and slab-streaming execution paths give the same bytes as the
 simplest path (one thread, whole chunks)."""
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -29,6 +30,31 @@ class ExecutionPathsTest(unittest.TestCase):
                 self.assertEqual(self.convert(src, os.path.join(d, "rechunk"), "--kernel-chunk-size", 16, "--jobs", 1,
                                               "--no-streaming"),
                                  self.convert(src, os.path.join(d, "rechunk2"), "--kernel-chunk-size", 16, "--jobs", 4))
+
+    def test_gzip_bytes_do_not_depend_on_the_execution_path(self):
+        # Arrays of 16 MiB (8 layers of 256 x 2048 float32) in one chunk each: the default path
+        # streams them in slabs of the layer axis (several encoder writes per chunk), --no-streaming
+        # in one piece; the encoder is fed across its 256 KiB piece boundaries either way.
+        dims = ["--num-of-layer=8", "--num-of-head=8", "--head-dim=32", "--mlp-intermediate-dim=2048"]
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "src")
+            zarrio.run("example", "--output-path", src, "--fw", "pax", "--pax-repeat", *dims, "--embed-dim", 256,
+                       "--compressor", "gzip", "--no-optimizer-state", "--use-gated-activations")
+
+            def convert(name, *extra):
+                out = os.path.join(d, name)
+                zarrio.run("convert", "--input-path", src, "--output-path", out, "--fw=pax", "--direction=fw2te",
+                           "--pax-repeat", "--use-gated-activations", *dims, "-q", *extra)
+                digest = zarrio.tree_digest(out)
+                shutil.rmtree(out)
+                return digest
+
+            for codec in ("keep", "zstd"):
+                with self.subTest(compressor=codec):
+                    reference = convert("ref", "--compressor", codec, "--jobs", 1, "--no-streaming")
+                    for extra in (["--jobs", 1], ["--jobs", 2], ["--jobs", 2, "--memory-limit", "1M"],
+                                  ["--jobs", 2, "--no-streaming"]):
+                        self.assertEqual(convert("other", "--compressor", codec, *extra), reference, extra)
 
 
 if __name__ == "__main__":

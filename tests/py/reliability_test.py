@@ -89,8 +89,8 @@ class ReliabilityTest(unittest.TestCase):
                 self.assertEqual(zarrio.tree_digest(out), self.ref_digest)
                 break
 
-    def test_sigint_and_sigterm_stop_and_remove_the_temporary_folder(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+    def test_sigint_sigterm_and_sighup_stop_and_remove_the_temporary_folder(self):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             with self.subTest(signal=sig), tempfile.TemporaryDirectory() as d:
                 out = os.path.join(d, "checkpoint_00000100")
                 p = self.start(out)
@@ -156,6 +156,54 @@ class ReliabilityTest(unittest.TestCase):
                 self.assertEqual(first.returncode, 0)
             self.assertEqual(zarrio.tree_digest(out), self.ref_digest)
             self.assertEqual(leftovers(d), [])
+
+    def test_failed_run_removes_the_parent_folders_it_created(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "src")
+            make_example(src, layers=2)
+            # A chunk that fails only when it is decoded (the plan accepts it).
+            qkv = [n for n in os.listdir(os.path.join(src, "state")) if n.endswith("combined_qkv.w")][0]
+            chunk = os.path.join(src, "state", qkv, "0.0.0.0.0")
+            with open(chunk, "r+b") as f:
+                f.seek(20)
+                f.write(b"\xff" * 64)
+            out = os.path.join(d, "na", "nb", "checkpoint_00000100")
+            flags = [f if not f.startswith("--num-of-layer") else "--num-of-layer=2" for f in PAX]
+            r = zarrio.run("convert", "--input-path", src, "--output-path", out, *flags, "-q", check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("corrupt gzip chunk", r.stderr)
+            self.assertEqual(sorted(os.listdir(d)), ["src"])  # na/ and na/nb/ are gone
+            # A parent that existed before is kept, even when empty.
+            os.makedirs(os.path.join(d, "kept"))
+            out = os.path.join(d, "kept", "new", "checkpoint_00000100")
+            r = zarrio.run("convert", "--input-path", src, "--output-path", out, *flags, "-q", check=False)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(os.listdir(os.path.join(d, "kept")), [])
+
+    def test_links_inside_the_checkpoint_are_copied_as_links(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "src")
+            make_example(src, layers=2)
+            os.makedirs(os.path.join(src, "extra", "deeper"))
+            with open(os.path.join(src, "extra", "notes.txt"), "w") as f:
+                f.write("notes")
+            os.symlink(".", os.path.join(src, "loop"))                      # a loop: never recursed
+            os.symlink("../notes.txt", os.path.join(src, "extra", "deeper", "notes"))
+            os.symlink("metadata", os.path.join(src, "metadata_alias"))    # to a folder inside
+            os.symlink("missing", os.path.join(src, "dangling"))           # inside, target absent
+            out = os.path.join(d, "out", "checkpoint_00000100")
+            flags = [f if not f.startswith("--num-of-layer") else "--num-of-layer=2" for f in PAX]
+            start = time.time()
+            zarrio.run("convert", "--input-path", src, "--output-path", out, *flags, "-q")
+            self.assertLess(time.time() - start, 10)
+            for link, target in (("loop", "."), ("extra/deeper/notes", "../notes.txt"),
+                                 ("metadata_alias", "metadata"), ("dangling", "missing")):
+                self.assertTrue(os.path.islink(os.path.join(out, link)), link)
+                self.assertEqual(os.readlink(os.path.join(out, link)), target)
+            with open(os.path.join(out, "extra", "deeper", "notes")) as f:
+                self.assertEqual(f.read(), "notes")
+            self.assertFalse(os.path.exists(os.path.join(out, "loop", "loop", "state")) and
+                             not os.path.islink(os.path.join(out, "loop")))
 
     def test_unreadable_input(self):
         if os.geteuid() == 0:
