@@ -6,6 +6,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::cli {
@@ -89,7 +90,11 @@ int run_inspect(const std::string& path, bool json) {
                m.dtype.name(), a.inline_array ? "inline" : shape_string(m.chunks),
                a.inline_array ? "-" : codec_name(m), a.stored_bytes);
     stored += a.stored_bytes;
-    logical += static_cast<uint64_t>(num_elements(m.shape)) * m.dtype.itemsize;
+    // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of
+    // many saturates rather than wraps.
+    auto bytes = checked_product(m.shape, static_cast<int64_t>(m.dtype.itemsize));
+    if (!bytes || __builtin_add_overflow(logical, static_cast<uint64_t>(*bytes), &logical))
+      logical = UINT64_MAX;
   }
   fmt::print("total: {} arrays, {} bytes stored, {} bytes decoded\n", c.arrays.size(), stored,
              logical);
