@@ -9,6 +9,7 @@
 
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::plan {
@@ -646,17 +647,22 @@ Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
 }
 
 Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
+  // Divisors in increasing order, found up to the square root (a dimension may be large).
   std::vector<std::vector<int64_t>> divisors(shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {
-    for (int64_t d = 1; d <= shape[i]; ++d) {
-      if (shape[i] % d == 0) divisors[i].push_back(d);
+    std::vector<int64_t> high;
+    for (int64_t d = 1; d <= shape[i] / d; ++d) {
+      if (shape[i] % d != 0) continue;
+      divisors[i].push_back(d);
+      if (d != shape[i] / d) high.push_back(shape[i] / d);
     }
+    divisors[i].insert(divisors[i].end(), high.rbegin(), high.rend());
     if (divisors[i].empty()) divisors[i].push_back(1);
   }
   auto product = [&] {
-    int64_t p = 1;
-    for (const auto& d : divisors) p *= d.back();
-    return p;
+    Shape largest;
+    for (const auto& d : divisors) largest.push_back(d.back());
+    return checked_product(largest).value_or(INT64_MAX);
   };
   while (product() > max_elements) {
     size_t largest = 0;
