@@ -327,7 +327,7 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
     app.add_flag("--dry-run", f->dry_run, "print the plan and check everything; write nothing");
   app.add_flag("--overwrite", f->overwrite,
                "replace a non-empty --output-path (atomically, at the end)");
-  app.add_option("--jobs,-j", f->jobs, "worker threads, 1 to 1024 (default 0: one per core)");
+  app.add_option("--jobs,-j", f->jobs, "worker threads, 0 to 1024 (default 0: one per core)");
   app.add_option("--memory-limit", f->memory_limit,
                  "cap on bytes in flight, e.g. 2G (default: none)");
   app.add_option("--compressor", f->compressor,
@@ -343,6 +343,15 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_flag("--no-streaming", f->no_streaming,
                "decode whole chunks even where slab streaming is possible (for testing)")
       ->group("Debugging");
+  // The integer flags are read as text (parsed strictly by to_options); show them as INT.
+  for (const char* name :
+       {"--num-of-layer", "--num-of-head", "--head-dim", "--mlp-intermediate-dim",
+        "--amax-history-len", "--jobs", "--compression-level"}) {
+    app.get_option(name)->type_name("INT");
+  }
+  for (const char* name : {"--embed-dim", "--kernel-chunk-size", "--num-gqa-groups"}) {
+    app.get_option(name)->type_name("INT or None");
+  }
   return [f] { return run_convert(*f); };
 }
 

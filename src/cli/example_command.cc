@@ -62,6 +62,11 @@ Runner add_example_command(CLI::App& app) {
   app.add_flag("--use-gated-activations", spec->model.gated);
   app.add_flag("--pax-layout1", spec->pax_layout1, "write checkpoint_N/state + metadata/metadata");
   app.add_flag("!--no-optimizer-state", spec->optimizer_state);
+  for (const char* name :
+       {"--num-of-layer", "--num-of-head", "--head-dim", "--mlp-intermediate-dim", "--embed-dim",
+        "--vocab", "--chunks-per-array"}) {
+    app.get_option(name)->type_name("INT");
+  }
   return [spec, f] {
     auto& m = spec->model;
     m.framework = f->fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
