@@ -110,12 +110,6 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
   o.amax_history_len = parse_int_flag(f.amax_history_len, "--amax-history-len", 1, kMaxAmaxHistory);
-  for (auto [v, flag] : {std::pair{o.layers, "--num-of-layer"},
-                         {o.heads, "--num-of-head"},
-                         {o.head_dim, "--head-dim"},
-                         {o.mlp_dim, "--mlp-intermediate-dim"}}) {
-    if (v <= 0) fail("{} must be a positive integer", flag);
-  }
   bool pax = o.framework == rules::Framework::kPax;
   if (!pax && o.embed_dim == 0) fail("--embed-dim is required with --fw=t5x");
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {

@@ -71,7 +71,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   uint64_t total = 0;
 
   std::vector<Task> tasks;
-  std::vector<TaskGroup> block_groups;  // one per job, its blocks made as they are needed
+  // One group per job, its blocks made as the workers need them (then one per other task).
+  std::vector<TaskGroup> block_groups;
   for (size_t j = 0; j < plan.jobs.size(); ++j) {
     const auto& job = plan.jobs[j];
     AmaxAccumulator* acc =

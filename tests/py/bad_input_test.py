@@ -386,6 +386,10 @@ class BadInputTest(unittest.TestCase):
         self.check("example-zero-chunks",
                    ["example", "--output-path", self.out, "--chunks-per-array", "0"])
 
+    def test_example_huge(self):
+        self.check("example-huge",
+                   ["example", "--output-path", self.out, "--mlp-intermediate-dim", 2**31 - 1])
+
     def test_example_layout1_t5x(self):
         self.check("example-layout1-t5x",
                    ["example", "--output-path", self.out, "--fw", "t5x", "--pax-layout1"])
