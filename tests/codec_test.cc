@@ -222,12 +222,28 @@ TEST(Codec, JsonErrorsNameTheFile) {
 }
 
 TEST(Codec, FromCommandLineName) {
-  EXPECT_EQ(codec_from_name("gzip", -1)->to_json().dump(), R"({"id":"gzip","level":1})");
-  EXPECT_EQ(codec_from_name("zstd", -1)->to_json().dump(), R"({"id":"zstd","level":1})");
+  EXPECT_EQ(codec_from_name("gzip", std::nullopt)->to_json().dump(), R"({"id":"gzip","level":1})");
+  EXPECT_EQ(codec_from_name("zstd", std::nullopt)->to_json().dump(), R"({"id":"zstd","level":1})");
   EXPECT_EQ(codec_from_name("zstd", 5)->to_json().dump(), R"({"id":"zstd","level":5})");
   EXPECT_EQ(codec_from_name("zlib", 3)->to_json().dump(), R"({"id":"zlib","level":3})");
-  EXPECT_EQ(codec_from_name("none", -1)->id(), "null");
+  EXPECT_EQ(codec_from_name("none", std::nullopt)->id(), "null");
   EXPECT_TE_ERROR(codec_from_name("lzma", 1), "lzma");
+}
+
+// Levels outside what the format (gzip, zlib: 0..9) or libzstd accepts are refused, never
+// written into a .zarray or silently replaced; a level for raw chunks is refused too.
+TEST(Codec, CommandLineLevelRange) {
+  EXPECT_EQ(codec_from_name("gzip", 0)->to_json().dump(), R"({"id":"gzip","level":0})");
+  EXPECT_EQ(codec_from_name("gzip", 9)->to_json().dump(), R"({"id":"gzip","level":9})");
+  EXPECT_TE_ERROR(codec_from_name("gzip", 99), "--compression-level=99", "0 to 9");
+  EXPECT_TE_ERROR(codec_from_name("zlib", 10), "--compression-level=10", "0 to 9");
+  EXPECT_TE_ERROR(codec_from_name("gzip", -1), "--compression-level=-1", "0 to 9");
+  auto [lo, hi] = zstd_level_range();
+  EXPECT_EQ(codec_from_name("zstd", hi)->to_json()["level"], hi);
+  EXPECT_EQ(codec_from_name("zstd", lo)->to_json()["level"], lo);
+  EXPECT_TE_ERROR(codec_from_name("zstd", hi + 1), "--compression-level", "out of range");
+  EXPECT_TE_ERROR(codec_from_name("zstd", int64_t{lo} - 1), "--compression-level", "out of range");
+  EXPECT_TE_ERROR(codec_from_name("none", 1), "--compression-level=1", "raw chunks have no level");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -314,6 +314,28 @@ TEST(Rearrangement, BlocksFollowChunkGrids) {
   EXPECT_EQ(blocks[2].size, (Shape{1, 2}));
 }
 
+// The block grid of a huge V is counted, not listed, and each block is computed from its index
+// exactly as plan_blocks() lists them.
+TEST(Rearrangement, BlockGridIsLazy) {
+  Case c{"t", {"a b"}, {"b a"}, "", {{"a", int64_t{1} << 40}, {"b", int64_t{1} << 20}}};
+  Rearrangement r = compile_case(c);
+  BlockGrid grid = r.block_grid({{1, 1}}, {{1, 1}});
+  EXPECT_EQ(grid.size(), int64_t{1} << 60);
+  VBox last = grid.at(grid.size() - 1);
+  EXPECT_EQ(last.start, (Shape{(int64_t{1} << 40) - 1, (int64_t{1} << 20) - 1}));
+  EXPECT_EQ(last.size, (Shape{1, 1}));
+
+  Case c7{"t7", {"a b"}, {"a b"}, "", {{"a", 7}, {"b", 5}}};
+  Rearrangement r7 = compile_case(c7);
+  auto listed = r7.plan_blocks({{3, 2}}, {{3, 2}});
+  BlockGrid grid7 = r7.block_grid({{3, 2}}, {{3, 2}});
+  ASSERT_EQ(static_cast<size_t>(grid7.size()), listed.size());
+  for (size_t i = 0; i < listed.size(); ++i) {
+    EXPECT_EQ(grid7.at(static_cast<int64_t>(i)).start, listed[i].start);
+    EXPECT_EQ(grid7.at(static_cast<int64_t>(i)).size, listed[i].size);
+  }
+}
+
 TEST(Rearrangement, TouchesOnlyOwnStackSlice) {
   Case c{"split", {"e s f"}, {"e f", "e f", "e f"}, "s", {{"e", 4}, {"f", 3}}};
   Rearrangement r = compile_case(c);

@@ -1,5 +1,6 @@
 #include "checkpoint/inline_array.h"
 
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::checkpoint {
@@ -35,7 +36,9 @@ InlineArray decode_ndarray_payload(const msgpack::Extension& ext, const std::str
   const auto* data = std::get_if<msgpack::Binary>(&(*parts)[2].v);
   if (!data) fail("{}: inline array data is not binary", where);
   a.data = data->data;
-  size_t expected = static_cast<size_t>(num_elements(a.shape)) * a.dtype.itemsize;
+  auto bytes = checked_product(a.shape, static_cast<int64_t>(a.dtype.itemsize));
+  if (!bytes) fail("{}: inline array shape {} is too large", where, shape_string(a.shape));
+  size_t expected = static_cast<size_t>(*bytes);
   if (a.data.size() != expected) {
     fail("{}: inline array {} {} holds {} bytes, expected {}", where, dtype_name,
          shape_string(a.shape), a.data.size(), expected);
@@ -75,7 +78,9 @@ std::optional<InlineArray> decode_inline_array(const msgpack::Value& value,
     if (!(part.dtype == a.dtype)) fail("{}: chunked inline array mixes dtypes", where);
     a.data.insert(a.data.end(), part.data.begin(), part.data.end());
   }
-  size_t expected = static_cast<size_t>(num_elements(a.shape)) * a.dtype.itemsize;
+  auto bytes = checked_product(a.shape, static_cast<int64_t>(a.dtype.itemsize));
+  if (!bytes) fail("{}: chunked inline array shape {} is too large", where, shape_string(a.shape));
+  size_t expected = static_cast<size_t>(*bytes);
   if (a.data.size() != expected) {
     fail("{}: chunked inline array holds {} bytes, expected {}", where, a.data.size(), expected);
   }

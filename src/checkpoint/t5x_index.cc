@@ -141,7 +141,9 @@ zarr::ArrayMetadata TensorStoreSpec::to_metadata(const std::string& where) const
   if (shape.size() != chunks.size()) fail("{}: spec shape and chunks differ in rank", where);
   Shape c = chunks;
   for (auto& d : c) d = std::max<int64_t>(d, 1);
-  return zarr::ArrayMetadata::make(shape, c, dtype, codec);
+  auto m = zarr::ArrayMetadata::make(shape, c, dtype, codec);
+  m.check_sizes(where);
+  return m;
 }
 
 bool T5xIndex::is_t5x_document(const msgpack::Value& root) {

@@ -19,6 +19,7 @@
 #include "exec/output_transaction.h"
 #include "plan/plan.h"
 #include "util/error.h"
+#include "util/parse_number.h"
 
 namespace te::cli {
 namespace {
@@ -29,41 +30,51 @@ extern "C" void on_signal(int) {
   g_cancel = true;
 }
 
+// Integer flags are kept as text and parsed strictly by to_options() (CLI11 would read "010" as
+// octal and clamp 99999999999999999999 to INT64_MAX without a word).
 struct ConvertFlags {
   std::string input, output, fw, direction;
-  int64_t layers = 0, heads = 0, head_dim = 0, mlp_dim = 0;
+  std::string layers, heads, head_dim, mlp_dim;
   std::string embed_dim = "None", kernel_chunk_size = "None", gqa_groups = "None";
   bool weight_only = false, skip_ln = false, skip_bias = false, gated = false, pax_repeat = false;
   bool pax_split_qkv = false, t5x_fuse_qkv = false, mqa_drop_head_axis = false;
   std::string qkv_layout = "qkv_packed", gated_order = "linear_first";
   bool gen_fp8_meta = false;
-  int64_t amax_history_len = 1024;
+  std::string amax_history_len = "1024";
   bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
-  int jobs = 0;
+  bool copy_unmapped = false;
+  std::string jobs = "0";
   std::string memory_limit = "0", compressor = "keep";
-  int compression_level = -1;
+  std::string compression_level;  // empty: not given
 };
 
-// "None" or empty means unset (the original tool's default spelling).
+// Bounds of the integer flags (model dimensions: rules::kMaxModelDim).
+using rules::kMaxModelDim;
+constexpr int64_t kMaxAmaxHistory = 65536;
+constexpr int64_t kMaxJobs = 1024;
+
+int64_t model_dim(const std::string& text, const char* flag) {
+  return parse_int_flag(text, flag, 1, kMaxModelDim);
+}
+
+// "None" or empty means unset (the original tool's default spelling): 0.
 int64_t optional_int(const std::string& text, const char* flag) {
   if (text.empty() || text == "None" || text == "none") return 0;
-  try {
-    size_t used = 0;
-    long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0) return v;
-  } catch (const std::exception&) {
-  }
-  fail("{} must be a positive integer or None, not \"{}\"", flag, text);
+  return model_dim(text, flag);
 }
 
 rules::ModelOptions to_options(const ConvertFlags& f) {
   rules::ModelOptions o;
   o.framework = f.fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
   o.direction = f.direction == "te2fw" ? rules::Direction::kTeToFw : rules::Direction::kFwToTe;
-  o.layers = f.layers;
-  o.heads = f.heads;
-  o.head_dim = f.head_dim;
-  o.mlp_dim = f.mlp_dim;
+  o.layers = model_dim(f.layers, "--num-of-layer");
+  o.heads = model_dim(f.heads, "--num-of-head");
+  o.head_dim = model_dim(f.head_dim, "--head-dim");
+  o.mlp_dim = model_dim(f.mlp_dim, "--mlp-intermediate-dim");
+  if (o.heads * o.head_dim > kMaxModelDim) {
+    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", o.heads, o.head_dim,
+         o.heads * o.head_dim, kMaxModelDim);
+  }
   o.embed_dim = optional_int(f.embed_dim, "--embed-dim");
   o.gqa_groups = optional_int(f.gqa_groups, "--num-gqa-groups");
   o.weight_only = f.weight_only;
@@ -79,13 +90,7 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
   o.gated_order = f.gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
-  o.amax_history_len = f.amax_history_len;
-  for (auto [v, flag] : {std::pair{o.layers, "--num-of-layer"},
-                         {o.heads, "--num-of-head"},
-                         {o.head_dim, "--head-dim"},
-                         {o.mlp_dim, "--mlp-intermediate-dim"}}) {
-    if (v <= 0) fail("{} must be a positive integer", flag);
-  }
+  o.amax_history_len = parse_int_flag(f.amax_history_len, "--amax-history-len", 1, kMaxAmaxHistory);
   bool pax = o.framework == rules::Framework::kPax;
   if (!pax && o.embed_dim == 0) fail("--embed-dim is required with --fw=t5x");
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {
@@ -107,7 +112,6 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
         "--gen-fp8-meta only applies to --direction=fw2te: the framework model has no FP8 "
         "metadata");
   }
-  if (o.amax_history_len <= 0) fail("--amax-history-len must be positive");
   if (!pax) {
     for (auto [set, flag] :
          {std::pair{o.pax_repeat, "--pax-repeat"},
@@ -152,8 +156,21 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   rules::ModelOptions options = to_options(f);
   plan::PlanSettings settings;
   settings.kernel_chunk_size = optional_int(f.kernel_chunk_size, "--kernel-chunk-size");
-  if (f.compressor != "keep")
-    settings.codec = zarr::codec_from_name(f.compressor, f.compression_level);
+  settings.copy_unmapped = f.copy_unmapped;
+  std::optional<int64_t> level;
+  if (!f.compression_level.empty()) {
+    level = parse_int_flag(f.compression_level, "--compression-level", INT32_MIN, INT32_MAX);
+  }
+  if (f.compressor != "keep") {
+    settings.codec = zarr::codec_from_name(f.compressor, level);
+  } else if (level) {
+    fail(
+        "--compression-level={} needs --compressor=gzip, zlib or zstd (with --compressor=keep "
+        "every array keeps its own codec and level)",
+        *level);
+  }
+  // 0 (the default) means one thread per core.
+  const int jobs = static_cast<int>(parse_int_flag(f.jobs, "--jobs", 0, kMaxJobs));
 
   // Every check of the real run is made before the plan is printed, so that --dry-run fails
   // exactly where convert would (only the lock is not taken).
@@ -177,6 +194,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   }
   if (f.output.empty()) fail("--output-path is required");
   for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
+  for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -187,7 +205,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   exec::OutputTransaction transaction(f.input, f.output, f.overwrite);
   exec::ExecSettings exec_settings;
   exec_settings.threads =
-      f.jobs > 0 ? f.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
   exec_settings.stream_slabs = !f.no_streaming;
@@ -298,17 +316,31 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
     app.add_flag("--dry-run", f->dry_run, "print the plan and check everything; write nothing");
   app.add_flag("--overwrite", f->overwrite,
                "replace a non-empty --output-path (atomically, at the end)");
-  app.add_option("--jobs,-j", f->jobs, "worker threads (default: all cores)");
+  app.add_option("--jobs,-j", f->jobs, "worker threads, 0 to 1024 (default 0: one per core)");
   app.add_option("--memory-limit", f->memory_limit,
                  std::string("cap on bytes in flight (default: none): ") + kByteSizeSpellings);
   app.add_option("--compressor", f->compressor,
                  "codec of converted arrays: keep (the source's), gzip, zlib, zstd or none")
       ->check(CLI::IsMember({"keep", "gzip", "zlib", "zstd", "none"}));
-  app.add_option("--compression-level", f->compression_level, "level for --compressor (default 1)");
+  app.add_option("--compression-level", f->compression_level,
+                 "level for --compressor: gzip and zlib 0-9, zstd libzstd's range (default 1)");
+  app.add_flag("--copy-unmapped", f->copy_unmapped,
+               "copy arrays under a converted layer that no rule converts (parameters the target "
+               "layer does not have, e.g. Praxis per_dim_scale) unchanged under their own names, "
+               "with a warning; without it they are an error");
   app.add_flag("--quiet,-q", f->quiet, "no progress bar and no summary");
   app.add_flag("--no-streaming", f->no_streaming,
                "decode whole chunks even where slab streaming is possible (for testing)")
       ->group("Debugging");
+  // The integer flags are read as text (parsed strictly by to_options); show them as INT.
+  for (const char* name :
+       {"--num-of-layer", "--num-of-head", "--head-dim", "--mlp-intermediate-dim",
+        "--amax-history-len", "--jobs", "--compression-level"}) {
+    app.get_option(name)->type_name("INT");
+  }
+  for (const char* name : {"--embed-dim", "--kernel-chunk-size", "--num-gqa-groups"}) {
+    app.get_option(name)->type_name("INT or None");
+  }
   app.footer(kExitStatusHelp);
   return [f, &app] {
     std::set<std::string> given;

@@ -8,6 +8,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::cli {
@@ -95,7 +96,11 @@ int run_inspect(const std::string& path, bool json) {
                     a.inline_array ? "inline" : shape_string(m.chunks),
                     a.inline_array ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
-    logical += static_cast<uint64_t>(num_elements(m.shape)) * m.dtype.itemsize;
+    // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of
+    // many saturates rather than wraps.
+    auto bytes = checked_product(m.shape, static_cast<int64_t>(m.dtype.itemsize));
+    if (!bytes || __builtin_add_overflow(logical, static_cast<uint64_t>(*bytes), &logical))
+      logical = UINT64_MAX;
   }
   std::array<size_t, 6> width{};
   for (const auto& row : rows) {

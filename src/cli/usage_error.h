@@ -9,7 +9,8 @@ inline constexpr int kExitUsage = 2;
 
 inline constexpr const char* kExitStatusHelp =
     "Exit status: 0 success; 1 the work failed (bad input, bad flag value, I/O error; nothing "
-    "is left behind); 2 usage error (unknown or missing flag, value of the wrong type; inspect: "
+    "is left behind); 2 usage error (unknown or missing flag, value not among a flag's choices; "
+    "inspect: "
     "also when it lists problems); 130 interrupted (SIGINT, SIGTERM or SIGHUP; the partial "
     "output is removed).";
 

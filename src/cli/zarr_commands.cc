@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "util/checked_math.h"
 #include "util/error.h"
+#include "util/parse_number.h"
 #include "zarr/array.h"
 
 namespace te::cli {
@@ -32,24 +34,32 @@ Bytes read_stdin() {
   }
 }
 
-// Dimensions from the command line; a single "" or "[]" means rank 0.
-Shape dims(const std::vector<std::string>& values, const char* flag) {
+// Dimensions from the command line, each at least `min`; a single "" or "[]" means rank 0.
+Shape dims(const std::vector<std::string>& values, const char* flag, int64_t min) {
   Shape out;
   if (values.empty() || (values.size() == 1 && (values[0].empty() || values[0] == "[]")))
     return out;
   for (const auto& v : values) {
-    try {
-      size_t used = 0;
-      long long d = std::stoll(v, &used);
-      if (used == v.size() && d >= 0) {
-        out.push_back(d);
-        continue;
-      }
-    } catch (const std::exception&) {
-    }
-    fail("{}: \"{}\" is not a non-negative integer", flag, v);
+    out.push_back(parse_int_flag(v, flag, min, zarr::ArrayMetadata::kMaxArrayBytes));
   }
   return out;
+}
+
+// Writes the array's elements in C order, one row of chunks along axis 0 at a time, so that
+// memory holds at most one such slab, never the whole array.
+void write_array_to_stdout(const zarr::ZarrArray& array) {
+  const auto& m = array.metadata();
+  if (m.rank() == 0) return write_stdout(array.read_all());
+  for (int64_t start = 0; start < m.shape[0]; start += m.chunks[0]) {
+    zarr::Box box{Shape(m.shape.size(), 0), m.shape};
+    box.start[0] = start;
+    box.size[0] = std::min(m.chunks[0], m.shape[0] - start);
+    auto bytes = checked_product(box.size, static_cast<int64_t>(m.dtype.itemsize));
+    if (!bytes) fail("{}: internal error: slab size overflows", array.path().string());
+    Bytes slab(static_cast<size_t>(*bytes));
+    array.read_region(box, slab);
+    write_stdout(slab);
+  }
 }
 
 }  // namespace
@@ -58,7 +68,7 @@ Runner add_zarr_cat_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   app.add_option("array", *path, "zarr array folder")->required();
   return [path] {
-    write_stdout(zarr::ZarrArray::open(*path).read_all());
+    write_array_to_stdout(zarr::ZarrArray::open(*path));
     return 0;
   };
 }
@@ -80,9 +90,19 @@ Runner add_zarr_write_command(CLI::App& app) {
   app.add_option("--compressor", a->compressor,
                  "compressor JSON, e.g. {\"id\":\"zstd\",\"level\":1}");
   return [a] {
+    std::error_code ec;
+    if (fs::exists(a->path, ec) && (!fs::is_directory(a->path, ec) || !fs::is_empty(a->path, ec))) {
+      fail("{}: exists and is not an empty folder; zarr-write only creates new arrays", a->path);
+    }
     auto codec = zarr::codec_from_json(nlohmann::json::parse(a->compressor), "--compressor");
-    auto meta = zarr::ArrayMetadata::make(dims(a->shape, "--shape"), dims(a->chunks, "--chunks"),
+    Shape shape = dims(a->shape, "--shape", 0), chunks = dims(a->chunks, "--chunks", 1);
+    if (shape.size() != chunks.size()) {
+      fail("--shape {} has rank {} but --chunks {} has rank {}", shape_string(shape), shape.size(),
+           shape_string(chunks), chunks.size());
+    }
+    auto meta = zarr::ArrayMetadata::make(shape, chunks,
                                           zarr::parse_zarr_dtype(a->dtype, "--dtype"), codec);
+    meta.check_sizes("--shape/--chunks");
     Bytes data = read_stdin();
     if (data.size() != static_cast<size_t>(num_elements(meta.shape)) * meta.dtype.itemsize) {
       fail("standard input holds {} bytes, expected {} for {} {}", data.size(),

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "util/checked_math.h"
 #include "util/error.h"
 #include "util/strided_copy.h"
 
@@ -229,7 +230,9 @@ BlockSizes measure(const plan::TransformJob& job, const VBox& block) {
     if (!r.touches(view, block)) return;
     Shape start, size;
     r.region(view, block, start, size);
-    sizes.region_bytes += static_cast<uint64_t>(num_elements(size)) * m.dtype.itemsize;
+    // A region lies inside its array, whose size ArrayMetadata::check_sizes bounded.
+    sizes.region_bytes += static_cast<uint64_t>(
+        checked_product(size, static_cast<int64_t>(m.dtype.itemsize)).value_or(INT64_MAX));
     sizes.row_bytes += static_cast<uint64_t>(inner_elements(size)) * m.dtype.itemsize;
     sizes.chunk_bytes = std::max<uint64_t>(sizes.chunk_bytes, m.chunk_bytes());
   };

@@ -77,6 +77,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   uint64_t total = 0;
 
   std::vector<Task> tasks;
+  // One group per job, its blocks made as the workers need them (then one per other task).
+  std::vector<TaskGroup> block_groups;
   for (size_t j = 0; j < plan.jobs.size(); ++j) {
     const auto& job = plan.jobs[j];
     AmaxAccumulator* acc =
@@ -136,13 +138,18 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     std::vector<Shape> in_chunks, out_chunks;
     for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
     for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
-    for (const auto& block : job.rearrangement.plan_blocks(in_chunks, out_chunks)) {
-      tasks.push_back({block_memory(job, block, settings.stream_slabs), block_cost(job, block),
-                       [&, acc, j, block] {
-                         run_block(plan.jobs[j], job_arrays[j], block, acc, counters,
-                                   settings.stream_slabs);
-                       }});
-    }
+    transform::BlockGrid grid = job.rearrangement.block_grid(in_chunks, out_chunks);
+    if (grid.size() == 0) continue;
+    auto make = [&, acc, j, grid](uint64_t index) {
+      transform::VBox block = grid.at(static_cast<int64_t>(index));
+      return Task{block_memory(plan.jobs[j], block, settings.stream_slabs),
+                  block_cost(plan.jobs[j], block), [&, acc, j, block] {
+                    run_block(plan.jobs[j], job_arrays[j], block, acc, counters,
+                              settings.stream_slabs);
+                  }};
+    };
+    block_groups.push_back(
+        {static_cast<uint64_t>(grid.size()), block_cost(job, grid.at(0)), std::move(make)});
   }
   for (const auto& copy : plan.copies) {
     AmaxAccumulator* acc =
@@ -198,8 +205,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     if (ticker.joinable()) ticker.join();
   };
   try {
+    for (auto& t : tasks) block_groups.push_back(single_task(std::move(t)));
     result.peak_task_bytes =
-        run_tasks(std::move(tasks), settings.threads, settings.memory_limit, cancel);
+        run_tasks(std::move(block_groups), settings.threads, settings.memory_limit, cancel);
   } catch (...) {
     stop_ticker();
     throw;

@@ -11,6 +11,7 @@
 #include "plan/layout_check.h"
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::plan {
@@ -92,12 +93,8 @@ class Planner {
     const bool pax = o_.framework == Framework::kPax;
     weight_category_ = pax ? "mdl_vars.params." : "target.";
     fp8_category_ = pax ? "mdl_vars.fp8_metas." : "flax_mutables.fp8_metas.";
-    if (pax) {
-      stacks_.push_back(rules::pax_layer_stack(o_));
-    } else {
-      for (auto s : {rules::t5x_encoder_stack(o_), rules::t5x_decoder_stack(o_)}) {
-        if (stack_present(s)) stacks_.push_back(std::move(s));
-      }
+    stacks_ = make_stacks(o_);
+    if (!pax) {
       if (stacks_.empty()) {
         fail(
             "{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
@@ -111,6 +108,8 @@ class Planner {
       for (const auto& stack : stacks_) plan_stack(cat, stack);
     }
     for (const auto& stack : stacks_) check_layer_count(stack);
+    check_skipped_rules();
+    check_unmapped();
     finish();
     return std::move(plan_);
   }
@@ -148,6 +147,115 @@ class Planner {
           "this is a {} checkpoint",
           ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
     }
+  }
+
+  // The layer stacks the options describe (T5X: the encoder and decoder stacks present).
+  std::vector<rules::LayerStack> make_stacks(const rules::ModelOptions& o) const {
+    if (o.framework == Framework::kPax) return {rules::pax_layer_stack(o)};
+    std::vector<rules::LayerStack> stacks;
+    for (auto s : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
+      if (stack_present(s)) stacks.push_back(std::move(s));
+    }
+    return stacks;
+  }
+
+  // "a, b, c and 5 more" for messages.
+  static std::string some_names(const std::vector<std::string>& names) {
+    const size_t shown = std::min<size_t>(names.size(), 3);
+    std::string text = fmt::format("{}", fmt::join(names.begin(), names.begin() + shown, ", "));
+    if (names.size() > shown) text += fmt::format(" and {} more", names.size() - shown);
+    return text;
+  }
+
+  // The arrays of every category and layer of `stacks` named by `names` (relative to the layer),
+  // that exist and that no rule consumed.
+  std::vector<std::string> unconsumed(const std::vector<rules::LayerStack>& stacks,
+                                      const std::set<std::string>& names) const {
+    std::vector<std::string> found;
+    for (const auto& cat : categories_) {
+      for (const auto& stack : stacks) {
+        for (int i = 0; i < stack.count; ++i) {
+          for (const auto& name : names) {
+            std::string full = cat + rules::layer_prefix(src_prefix(stack), i) + "." + name;
+            if (find(full) && !consumed_.count(full)) found.push_back(full);
+          }
+        }
+      }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+  }
+
+  // --skip-ln / --skip-bias leave rules out. When the arrays such a rule would convert exist, the
+  // output would hold them under their framework names next to the converted layer (a
+  // half-converted checkpoint): refuse, naming them and the flag.
+  void check_skipped_rules() {
+    if (!o_.skip_ln && !o_.skip_bias) return;
+    auto source_names = [&](const std::vector<rules::LayerStack>& stacks) {
+      std::set<std::string> names;
+      for (const auto& stack : stacks) {
+        for (const auto& group : stack.groups) {
+          for (const auto& rule : group.alternatives) {
+            for (const auto& n : src_side(rule).names) names.insert(n);
+          }
+        }
+      }
+      return names;
+    };
+    std::set<std::string> attributed = source_names(stacks_);
+    struct Variant {
+      bool ln, bias;
+      const char* flags;
+    };
+    for (const Variant v : {Variant{true, false, "--skip-ln"}, Variant{false, true, "--skip-bias"},
+                            Variant{true, true, "--skip-ln and --skip-bias"}}) {
+      if ((v.ln && !o_.skip_ln) || (v.bias && !o_.skip_bias)) continue;
+      rules::ModelOptions full = o_;
+      if (v.ln) full.skip_ln = false;
+      if (v.bias) full.skip_bias = false;
+      std::set<std::string> skipped;
+      for (const auto& n : source_names(make_stacks(full))) {
+        if (attributed.insert(n).second) skipped.insert(n);
+      }
+      std::vector<std::string> found = unconsumed(stacks_, skipped);
+      if (!found.empty()) {
+        fail(
+            "{} was given, but the checkpoint holds arrays that the skipped rules convert ({}): "
+            "{}; drop {} (the output would hold them unconverted)",
+            v.flags, found.size(), some_names(found), v.flags);
+      }
+    }
+  }
+
+  // Arrays under a converted layer that no rule consumed: the target layer has no such
+  // parameter. Refused, or with --copy-unmapped copied unchanged under their names, with a
+  // warning.
+  void check_unmapped() {
+    std::vector<std::string> found;
+    for (const auto& cat : categories_) {
+      for (const auto& stack : stacks_) {
+        for (int i = 0; i < stack.count; ++i) {
+          std::string prefix = cat + rules::layer_prefix(src_prefix(stack), i) + ".";
+          for (auto it = by_name_.lower_bound(prefix);
+               it != by_name_.end() && starts_with(it->first, prefix); ++it) {
+            if (!consumed_.count(it->first)) found.push_back(it->first);
+          }
+        }
+      }
+    }
+    if (found.empty()) return;
+    std::sort(found.begin(), found.end());
+    const char* target = fw2te() ? "TE" : o_.framework == Framework::kPax ? "Pax" : "T5X";
+    if (!settings_.copy_unmapped) {
+      fail(
+          "no rule converts {} (arrays under converted layers: {}): the {} layer has no such "
+          "parameter; pass --copy-unmapped to copy such arrays unchanged under their own names",
+          some_names(found), found.size(), target);
+    }
+    plan_.warnings.push_back(fmt::format(
+        "--copy-unmapped: arrays under converted layers copied unchanged ({}), the {} layer has "
+        "no such parameter: {}",
+        found.size(), target, some_names(found)));
   }
 
   bool stack_present(const rules::LayerStack& s) const {
@@ -602,17 +710,22 @@ Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
 }
 
 Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
+  // Divisors in increasing order, found up to the square root (a dimension may be large).
   std::vector<std::vector<int64_t>> divisors(shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {
-    for (int64_t d = 1; d <= shape[i]; ++d) {
-      if (shape[i] % d == 0) divisors[i].push_back(d);
+    std::vector<int64_t> high;
+    for (int64_t d = 1; d <= shape[i] / d; ++d) {
+      if (shape[i] % d != 0) continue;
+      divisors[i].push_back(d);
+      if (d != shape[i] / d) high.push_back(shape[i] / d);
     }
+    divisors[i].insert(divisors[i].end(), high.rbegin(), high.rend());
     if (divisors[i].empty()) divisors[i].push_back(1);
   }
   auto product = [&] {
-    int64_t p = 1;
-    for (const auto& d : divisors) p *= d.back();
-    return p;
+    Shape largest;
+    for (const auto& d : divisors) largest.push_back(d.back());
+    return checked_product(largest).value_or(INT64_MAX);
   };
   while (product() > max_elements) {
     size_t largest = 0;
@@ -674,6 +787,7 @@ std::string describe(const Plan& plan) {
     for (const auto& d : plan.dropped) out += fmt::format("  - {}\n", d);
   }
   for (const auto& n : plan.notes) out += fmt::format("note: {}\n", n);
+  for (const auto& w : plan.warnings) out += fmt::format("warning: {}\n", w);
   return out;
 }
 

@@ -56,6 +56,9 @@ struct Fp8Gemm {
 struct PlanSettings {
   int64_t kernel_chunk_size = 0;             // 0: keep the derived chunking
   std::shared_ptr<const zarr::Codec> codec;  // nullptr: each output keeps its source's codec
+  // Arrays under a converted layer that no rule consumes: false refuses them (the target layer
+  // has no such parameter), true copies them unchanged under their own names with a warning.
+  bool copy_unmapped = false;
 };
 
 struct Plan {
@@ -67,7 +70,8 @@ struct Plan {
   std::vector<std::string> dropped;   // arrays left out of the output
   std::vector<Fp8Gemm> fp8_gemms;
   int64_t amax_history_len = 0;
-  std::vector<std::string> notes;  // warnings for the user
+  std::vector<std::string> notes;     // information for the user
+  std::vector<std::string> warnings;  // things the user should check (printed as warnings)
 
   // Names of every array the output will hold (transform outputs, copies, FP8 arrays).
   std::vector<std::string> output_names() const;

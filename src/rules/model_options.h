@@ -15,6 +15,10 @@ enum class GatedOrder {
   kActivatedFirst,  // [ffn_layer1_gate, ffn_layer1]: TE >= 1.8
 };
 
+// The largest model dimension a flag may give (and N x H): 31 bits, far above any real model and
+// small enough that a product of two dimensions never overflows int64.
+inline constexpr int64_t kMaxModelDim = (int64_t{1} << 31) - 1;
+
 struct ModelOptions {
   Framework framework = Framework::kPax;
   Direction direction = Direction::kFwToTe;

@@ -9,6 +9,7 @@
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
 #include "transform/pattern.h"
+#include "util/checked_math.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "zarr/array.h"
@@ -17,6 +18,8 @@ namespace te::synth {
 namespace {
 
 using rules::Framework;
+
+constexpr int64_t kMaxArrayBytes = int64_t{4} << 30;  // one example array, built in memory
 
 struct Generator {
   const ExampleSpec& spec;
@@ -42,6 +45,11 @@ struct Generator {
   // compress like weights).
   void array(const std::string& name, const Shape& shape, int split_axis = -1) {
     auto dtype = zarr::dtype_from_name(spec.dtype, name);
+    auto bytes = checked_product(shape, static_cast<int64_t>(dtype.itemsize));
+    if (!bytes || *bytes > kMaxArrayBytes) {
+      fail("{}: shape {} is too large for an example (arrays are built in memory, at most 4 GiB)",
+           name, shape_string(shape));
+    }
     size_t n = static_cast<size_t>(num_elements(shape));
     Bytes data(n * dtype.itemsize);
     for (size_t i = 0; i < n; ++i) {
@@ -60,8 +68,8 @@ struct Generator {
     if (!chunks.empty() && spec.chunks_per_array > 1 && chunks[axis] % spec.chunks_per_array == 0) {
       chunks[axis] /= spec.chunks_per_array;
     }
-    auto meta =
-        zarr::ArrayMetadata::make(shape, chunks, dtype, zarr::codec_from_name(spec.codec, 1));
+    auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype,
+                                          zarr::codec_from_name(spec.codec, std::nullopt));
     zarr::ZarrArray::create(array_root / name, meta).write_all(data);
     pax_leaves.push_back({name, spec.dtype, shape, false});
     t5x_arrays.emplace_back(name, meta);
@@ -73,8 +81,8 @@ struct Generator {
     Bytes data(static_cast<size_t>(num_elements(shape)) * dtype.itemsize);
     for (size_t i = 0; i < data.size(); i += dtype.itemsize)
       std::memcpy(&data[i], &value, dtype.itemsize);
-    auto meta =
-        zarr::ArrayMetadata::make(shape, shape, dtype, zarr::codec_from_name(spec.codec, 1));
+    auto meta = zarr::ArrayMetadata::make(shape, shape, dtype,
+                                          zarr::codec_from_name(spec.codec, std::nullopt));
     zarr::ZarrArray::create(array_root / name, meta).write_all(data);
   }
 };
@@ -94,9 +102,11 @@ Shape shape_of(const std::string& pattern_text, const std::map<std::string, int6
   auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
   Shape s;
   for (const auto& axis : p.axes) {
-    int64_t n = 1;
-    for (const auto& name : axis) n *= sizes.at(name);
-    s.push_back(n);
+    Shape dims;
+    for (const auto& name : axis) dims.push_back(sizes.at(name));
+    auto n = checked_product(dims);
+    if (!n) fail("pattern \"{}\": the model dimensions multiply past 2^63", pattern_text);
+    s.push_back(*n);
   }
   return s;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "util/checked_math.h"
 #include "util/error.h"
 #include "util/strided_copy.h"
 
@@ -82,9 +83,12 @@ Rearrangement Rearrangement::compile(const std::vector<AxisPattern>& inputs,
 Shape Rearrangement::shape(const ArrayView& view) const {
   Shape s;
   for (const auto& axis : view.axes) {
-    int64_t n = 1;
-    for (int a : axis) n *= axis_sizes[a];
-    s.push_back(n);
+    std::optional<int64_t> n = 1;
+    for (int a : axis) {
+      if (n) n = checked_mul(*n, axis_sizes[a]);
+    }
+    if (!n) fail("the dimensions of one axis multiply past 2^63 (axis sizes too large)");
+    s.push_back(*n);
   }
   return s;
 }
@@ -156,8 +160,8 @@ void Rearrangement::copy(const ArrayView& input, const std::byte* input_region,
                itemsize);
 }
 
-std::vector<VBox> Rearrangement::plan_blocks(const std::vector<Shape>& input_chunks,
-                                             const std::vector<Shape>& output_chunks) const {
+BlockGrid Rearrangement::block_grid(const std::vector<Shape>& input_chunks,
+                                    const std::vector<Shape>& output_chunks) const {
   size_t rank = axis_sizes.size();
   std::vector<int64_t> multiple(rank, 1);
   std::vector<bool> whole(rank, false);
@@ -171,8 +175,10 @@ std::vector<VBox> Rearrangement::plan_blocks(const std::vector<Shape>& input_chu
         inner *= axis_sizes[axis[k]];
       }
       int64_t c = std::max<int64_t>(chunks[j], 1);
-      int64_t m = std::lcm(c, inner) / inner;
-      multiple[axis[0]] = std::lcm(multiple[axis[0]], m);
+      int64_t m = c / std::gcd(c, inner);  // lcm(c, inner) / inner
+      // lcm(multiple, m), saturating: a multiple past the axis size means the whole axis.
+      int64_t& mul = multiple[axis[0]];
+      mul = checked_mul(mul / std::gcd(mul, m), m).value_or(INT64_MAX);
     }
   };
   for (size_t i = 0; i < inputs.size(); ++i) constrain(inputs[i], input_chunks[i]);
@@ -183,24 +189,33 @@ std::vector<VBox> Rearrangement::plan_blocks(const std::vector<Shape>& input_chu
                                                            : multiple[a];
     count[a] = axis_sizes[a] == 0 ? 0 : (axis_sizes[a] + extent[a] - 1) / extent[a];
   }
+  return BlockGrid{axis_sizes, std::move(extent), std::move(count)};
+}
+
+std::vector<VBox> Rearrangement::plan_blocks(const std::vector<Shape>& input_chunks,
+                                             const std::vector<Shape>& output_chunks) const {
+  BlockGrid grid = block_grid(input_chunks, output_chunks);
   std::vector<VBox> blocks;
-  if (num_elements(count) == 0) return blocks;
-  Shape index(rank, 0);
-  for (;;) {
-    VBox b{Shape(rank), Shape(rank)};
-    for (size_t a = 0; a < rank; ++a) {
-      b.start[a] = index[a] * extent[a];
-      b.size[a] = std::min(extent[a], axis_sizes[a] - b.start[a]);
-    }
-    blocks.push_back(std::move(b));
-    size_t a = rank;
-    for (;;) {
-      if (a == 0) return blocks;
-      --a;
-      if (++index[a] < count[a]) break;
-      index[a] = 0;
-    }
+  for (int64_t i = 0; i < grid.size(); ++i) blocks.push_back(grid.at(i));
+  return blocks;
+}
+
+int64_t BlockGrid::size() const {
+  auto n = checked_product(count);
+  if (!n) fail("internal error: the block count of shape {} overflows", shape_string(axis_sizes));
+  return *n;
+}
+
+VBox BlockGrid::at(int64_t index) const {
+  size_t rank = axis_sizes.size();
+  VBox b{Shape(rank), Shape(rank)};
+  for (size_t a = rank; a-- > 0;) {
+    int64_t i = index % count[a];
+    index /= count[a];
+    b.start[a] = i * extent[a];
+    b.size[a] = std::min(extent[a], axis_sizes[a] - b.start[a]);
   }
+  return b;
 }
 
 int Rearrangement::slab_axis() const {

@@ -28,6 +28,16 @@ struct VBox {
   Shape size;
 };
 
+// The blocks tiling V, enumerated on demand (a whole array's blocks are never listed up front):
+// a C-order grid of boxes of `extent`, cut at the far edges of V.
+struct BlockGrid {
+  Shape axis_sizes;
+  Shape extent;                  // block size along each V axis
+  Shape count;                   // blocks along each V axis
+  int64_t size() const;          // number of blocks (0 when V is empty)
+  VBox at(int64_t index) const;  // the index-th block in C order, 0 <= index < size()
+};
+
 struct Rearrangement {
   std::vector<std::string> axis_names;
   Shape axis_sizes;
@@ -55,6 +65,9 @@ struct Rearrangement {
 
   // The blocks tiling V for arrays with the given chunk shapes (same order as inputs, then
   // outputs), in C order. Blocks are aligned to every array's chunk grid.
+  BlockGrid block_grid(const std::vector<Shape>& input_chunks,
+                       const std::vector<Shape>& output_chunks) const;
+  // Every block of block_grid() as a list (small arrays and tests only).
   std::vector<VBox> plan_blocks(const std::vector<Shape>& input_chunks,
                                 const std::vector<Shape>& output_chunks) const;
 

@@ -126,6 +126,7 @@ ZarrArray ZarrArray::create(const fs::path& dir, ArrayMetadata metadata) {
   metadata.dimension_separator = '.';
   metadata.fill_value_is_null = true;
   metadata.fill_value.assign(metadata.dtype.itemsize, std::byte{0});
+  metadata.check_sizes((dir / ".zarray").string());
   fs::create_directories(dir);
   write_text_file(dir / ".zarray", metadata.to_json_string());
   return ZarrArray(dir, std::move(metadata));

@@ -129,11 +129,28 @@ std::shared_ptr<const Codec> codec_from_json(const nlohmann::json& c, const std:
        id);
 }
 
-std::shared_ptr<const Codec> codec_from_name(const std::string& name, int level) {
-  if (name == "none" || name == "null" || name == "raw") return make_null_codec();
-  if (name == "gzip" || name == "zlib")
-    return make_deflate_codec(name == "gzip", level < 0 ? 1 : level);
-  if (name == "zstd") return make_zstd_codec(level < 0 ? 1 : level);
+std::shared_ptr<const Codec> codec_from_name(const std::string& name,
+                                             std::optional<int64_t> level) {
+  if (name == "none" || name == "null" || name == "raw") {
+    if (level) {
+      fail("--compression-level={} does not apply to --compressor={}: raw chunks have no level",
+           *level, name);
+    }
+    return make_null_codec();
+  }
+  auto checked = [&](int64_t lo, int64_t hi) {
+    if (!level) return 1;
+    if (*level < lo || *level > hi) {
+      fail("--compression-level={} is out of range for --compressor={}: expected {} to {}", *level,
+           name, lo, hi);
+    }
+    return static_cast<int>(*level);
+  };
+  if (name == "gzip" || name == "zlib") return make_deflate_codec(name == "gzip", checked(0, 9));
+  if (name == "zstd") {
+    auto [lo, hi] = zstd_level_range();
+    return make_zstd_codec(checked(lo, hi));
+  }
   fail("unknown compressor \"{}\" (expected gzip, zlib, zstd or none)", name);
 }
 

@@ -9,8 +9,10 @@
 // may run on different threads at once.
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "util/bytes.h"
 #include "util/file.h"
@@ -58,8 +60,13 @@ class Codec {
 std::shared_ptr<const Codec> codec_from_json(const nlohmann::json& compressor,
                                              const std::string& where);
 
-// The codec named on the command line: "gzip", "zlib", "zstd", "none", optionally with a level.
-std::shared_ptr<const Codec> codec_from_name(const std::string& name, int level);
+// The codec named on the command line: "gzip", "zlib", "zstd", "none", optionally with a level
+// (nullopt: level 1). The level is range-checked for the codec (gzip and zlib 0..9, zstd
+// zstd_level_range()); a level for "none" is an error. Errors name --compression-level.
+std::shared_ptr<const Codec> codec_from_name(const std::string& name, std::optional<int64_t> level);
+
+// The compression levels libzstd accepts: ZSTD_minCLevel() .. ZSTD_maxCLevel().
+std::pair<int, int> zstd_level_range();
 
 // Factories, one per codec file.
 std::shared_ptr<const Codec> make_null_codec();

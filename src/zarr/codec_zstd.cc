@@ -136,6 +136,10 @@ class ZstdCodec : public Codec {
 
 }  // namespace
 
+std::pair<int, int> zstd_level_range() {
+  return {ZSTD_minCLevel(), ZSTD_maxCLevel()};
+}
+
 std::shared_ptr<const Codec> make_zstd_codec(int level) {
   return std::make_shared<ZstdCodec>(level);
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "util/checked_math.h"
 #include "util/error.h"
 
 namespace te::zarr {
@@ -234,13 +235,32 @@ ArrayMetadata ArrayMetadata::from_json(const nlohmann::json& j, const std::strin
     if (sep != "." && sep != "/") fail("{}: \"dimension_separator\" must be \".\" or \"/\"", where);
     m.dimension_separator = sep.get<std::string>()[0];
   }
-  size_t elements = 1;
-  for (int64_t c : m.chunks) {
-    if (elements > (size_t{1} << 48) / static_cast<size_t>(c))
-      fail("{}: chunk shape is too large", where);
-    elements *= static_cast<size_t>(c);
-  }
+  m.check_sizes(where);
   return m;
+}
+
+void ArrayMetadata::check_sizes(const std::string& where) const {
+  const auto item = static_cast<int64_t>(dtype.itemsize);
+  for (int64_t d : shape) {
+    if (d < 0 || d > kMaxArrayBytes) {
+      fail("{}: dimension {} of shape {} is out of range (te-ckpt's limit is 2^50)", where, d,
+           shape_string(shape));
+    }
+  }
+  auto bytes = checked_product(shape, item);
+  if (!bytes || *bytes > kMaxArrayBytes) {
+    fail(
+        "{}: the array is too large: shape {} of {} ({}-byte elements) is more than 2^50 bytes "
+        "(1 PiB), te-ckpt's limit for one array",
+        where, shape_string(shape), dtype.name(), item);
+  }
+  auto chunk = checked_product(chunks, item);
+  if (!chunk || *chunk > kMaxChunkBytes) {
+    fail(
+        "{}: the chunk is too large: chunks {} of {} is more than 2^40 bytes (1 TiB), te-ckpt's "
+        "limit for one chunk",
+        where, shape_string(chunks), dtype.name());
+  }
 }
 
 ArrayMetadata ArrayMetadata::make(Shape shape, Shape chunks, DType dtype,
@@ -270,7 +290,8 @@ std::string ArrayMetadata::to_json_string() const {
 
 Shape ArrayMetadata::grid_shape() const {
   Shape grid(shape.size());
-  for (size_t i = 0; i < shape.size(); ++i) grid[i] = (shape[i] + chunks[i] - 1) / chunks[i];
+  for (size_t i = 0; i < shape.size(); ++i)
+    grid[i] = shape[i] / chunks[i] + (shape[i] % chunks[i] != 0 ? 1 : 0);
   return grid;
 }
 

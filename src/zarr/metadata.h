@@ -32,6 +32,14 @@ struct ArrayMetadata {
   // TensorStore's exact .zarray bytes for this metadata.
   std::string to_json_string() const;
 
+  // te-ckpt's limits on one array, so that every element and byte count fits in int64 and no
+  // absurd size reaches an allocation: every dimension and the whole array at most 2^50 bytes
+  // decoded (1 PiB), one chunk at most 2^40 bytes decoded (1 TiB).
+  static constexpr int64_t kMaxArrayBytes = int64_t{1} << 50;
+  static constexpr int64_t kMaxChunkBytes = int64_t{1} << 40;
+  // Throws te::Error naming `where` (the .zarray or index entry) when a limit is exceeded.
+  void check_sizes(const std::string& where) const;
+
   int rank() const { return static_cast<int>(shape.size()); }
   // Decoded bytes of one (full, padded) chunk.
   size_t chunk_bytes() const { return static_cast<size_t>(num_elements(chunks)) * dtype.itemsize; }

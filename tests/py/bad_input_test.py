@@ -276,6 +276,128 @@ class BadInputTest(unittest.TestCase):
         zarrio.write_array(os.path.join(self.src, name), np.zeros([64, 4], np.float32))
         self.convert("adafactor")
 
+    # --- silent wrong results: codec levels, skipped rules, unmapped arrays ----------------------
+    def test_gzip_level(self):
+        self.pax()
+        self.convert("gzip-level", "--compressor=gzip", "--compression-level=99")
+
+    def test_negative_level(self):
+        self.pax()
+        self.convert("negative-level", "--compressor=gzip", "--compression-level=-1")
+
+    def test_zstd_level(self):
+        self.pax()
+        self.convert("zstd-level", "--compressor=zstd", "--compression-level=23")
+
+    def test_level_keep(self):
+        self.pax()
+        self.convert("level-keep", "--compression-level=5")
+
+    def test_level_none(self):
+        self.pax()
+        self.convert("level-none", "--compressor=none", "--compression-level=3")
+
+    def test_skip_ln_present(self):
+        self.pax()
+        self.convert("skip-ln-present", "--skip-ln")
+
+    def test_skip_bias_present(self):
+        self.pax()
+        self.convert("skip-bias-present", "--skip-bias")
+
+    def test_t5x_skip_ln_present(self):
+        self.t5x()
+        self.convert("t5x-skip-ln-present", "--skip-ln", flags=T5X)
+
+    def test_unmapped_array(self):
+        self.pax()
+        zarrio.write_array(os.path.join(self.src, LAYER0 + "self_attention.per_dim_scale.per_dim_scale"),
+                           np.ones([16], np.float32))
+        self.convert("unmapped-array")
+
+    # --- crashes and resource blow-ups -----------------------------------------------------------
+    def test_jobs_negative(self):
+        self.pax()
+        self.convert("jobs-negative", "--jobs=-3")
+
+    def test_jobs_huge(self):
+        self.pax()
+        self.convert("jobs-huge", "--jobs=100000")
+
+    def test_amax_history_huge(self):
+        self.pax()
+        self.convert("amax-history-huge", "--gen-fp8-meta", "--amax-history-len=99999999999")
+
+    def test_heads_huge(self):
+        self.pax()
+        self.convert("heads-huge", "--num-of-head=99999999999999999999")
+
+    def test_heads_product(self):
+        self.t5x()
+        self.convert("heads-product", "--num-of-head=65536", "--head-dim=65536", flags=T5X)
+
+    def test_model_dim_huge(self):
+        self.pax()
+        self.convert("model-dim-huge", f"--mlp-intermediate-dim={2**62}")
+
+    def test_octal_flag(self):
+        self.pax()
+        self.convert("octal-flag", "--num-of-head=010")
+
+    def huge_post(self, **changes):
+        self.pax()
+        self.edit_zarray(POST, **changes)
+        return os.path.join(self.src, POST)
+
+    def test_huge_shape(self):
+        self.huge_post(shape=[2**40, 2**40, 16])
+        self.convert("huge-shape")
+
+    def test_huge_dimension(self):
+        self.huge_post(shape=[0, 2**60, 16])
+        self.convert("huge-dimension")
+
+    def test_huge_chunk(self):
+        self.huge_post(chunks=[2**20, 2**20, 16])
+        self.convert("huge-chunk")
+
+    def test_zarr_cat_huge(self):
+        path = self.huge_post(shape=[2**40, 2**40, 16])
+        self.check("zarr-cat-huge", ["zarr-cat", path])
+
+    def test_inspect_huge(self):
+        self.huge_post(shape=[2**40, 2**40, 16])
+        self.check("inspect-huge", ["inspect", self.src])
+
+    # zarr-write refuses before it reads standard input.
+    def test_zarr_write_zero_chunks(self):
+        self.check("zarr-write-zero-chunks",
+                   ["zarr-write", self.out, "--shape", "4", "--chunks", "0", "--dtype", "<f4"])
+
+    def test_zarr_write_existing(self):
+        self.t5x()
+        self.check("zarr-write-existing",
+                   ["zarr-write", self.src, "--shape", "4", "--chunks", "4", "--dtype", "<f4"])
+
+    def test_example_existing(self):
+        self.t5x()
+        self.check("example-existing", ["example", "--output-path", self.src, "--fw", "pax"])
+
+    def test_example_zero_heads(self):
+        self.check("example-zero-heads", ["example", "--output-path", self.out, "--num-of-head", "0"])
+
+    def test_example_zero_chunks(self):
+        self.check("example-zero-chunks",
+                   ["example", "--output-path", self.out, "--chunks-per-array", "0"])
+
+    def test_example_huge(self):
+        self.check("example-huge",
+                   ["example", "--output-path", self.out, "--mlp-intermediate-dim", 2**31 - 1])
+
+    def test_example_layout1_t5x(self):
+        self.check("example-layout1-t5x",
+                   ["example", "--output-path", self.out, "--fw", "t5x", "--pax-layout1"])
+
     def test_output_is_input(self):
         self.pax()
         self.check("output-is-input", ["convert", "--input-path", self.src, "--output-path", self.src, *PAX])
@@ -494,6 +616,32 @@ class BadInputTest(unittest.TestCase):
             self.out, LAYER0 + "transformerlayer.cld.attention.out.kernel"))
         self.assertTrue(np.all(out == np.float32(0.5)))
 
+
+    def test_copy_unmapped_copies_with_a_warning(self):
+        self.pax()
+        name = LAYER0 + "self_attention.per_dim_scale.per_dim_scale"
+        values = np.arange(16, dtype=np.float32)
+        zarrio.write_array(os.path.join(self.src, name), values)
+        r = zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX,
+                       "--copy-unmapped", "-q")
+        self.assertIn("te-ckpt: warning: --copy-unmapped: arrays under converted layers copied "
+                      "unchanged (1), the TE layer has no such parameter: " + name, r.stderr)
+        out, _ = zarrio.read_array(os.path.join(self.out, name))
+        np.testing.assert_array_equal(out, values)
+        self.assertTrue(os.path.isdir(os.path.join(
+            self.out, LAYER0 + "transformerlayer.cld.attention.qkv.kernel")))
+
+    def test_jobs_zero_means_one_per_core(self):
+        self.pax()
+        zarrio.run("convert", "--input-path", self.src, "--output-path", self.out, *PAX, "--jobs=0",
+                   "-q")
+        self.assertTrue(os.path.isdir(self.out))
+
+    def test_example_into_an_empty_folder(self):
+        os.makedirs(self.out)
+        zarrio.run("example", "--output-path", self.out, "--fw", "t5x", "--num-of-layer", 1)
+        self.assertTrue(os.path.isfile(os.path.join(self.out, "checkpoint")))
+        self.assertEqual([n for n in os.listdir(self.dir) if "te-ckpt-tmp" in n], [])
 
 if __name__ == "__main__":
     unittest.main()
