@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
     if (zarr_write->parsed()) return run_zarr_write();
     fmt::print("{}", app.help());
     return 0;
+  } catch (const te::UsageError& e) {
+    fmt::print(stderr, "te-ckpt: error: {}\n", e.what());
+    return te::cli::kExitUsage;
   } catch (const te::Error& e) {
     fmt::print(stderr, "te-ckpt: error: {}\n", e.what());
     return 1;

@@ -14,6 +14,13 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A command line that cannot mean anything (a flag value of the wrong type): the CLI reports it
+// like every other error but exits with the usage status (2) instead of 1.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Throws te::Error with a fmt-formatted message.
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {

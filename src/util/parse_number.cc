@@ -18,7 +18,8 @@ int64_t parse_int_flag(const std::string& text, const std::string& flag, int64_t
     fail("{}={} is out of range: expected an integer from {} to {}", flag, text, lo, hi);
   }
   if (ec != std::errc() || !digits) {
-    fail("{}: \"{}\" is not an integer (expected {} to {})", flag, text, lo, hi);
+    throw UsageError(
+        fmt::format("{}: \"{}\" is not an integer (expected {} to {})", flag, text, lo, hi));
   }
   return value;
 }
