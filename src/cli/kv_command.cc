@@ -110,7 +110,8 @@ Runner add_kv_command(CLI::App& app) {
     }
     if (get->parsed()) {
       auto store = kv::open_local_store(a->path, ocdbt_options(a->generation));
-      if (!store->size(a->key)) fail("key '{}' not found in {}", a->key, store->location());
+      if (!store->size(a->key))
+        fail("key '{}' not found in {}", kv::printable_key(a->key), store->location());
       auto source = store->read(a->key);
       for (auto piece = source->next(); !piece.empty(); piece = source->next()) write_stdout(piece);
       return 0;

@@ -28,6 +28,18 @@ uint64_t KvStore::copy_from(const KvStore& src, std::string_view src_key,
   return sink->close();
 }
 
+std::string printable_key(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && c != '\\')
+      out += c;
+    else
+      out += fmt::format("\\x{:02x}", u);
+  }
+  return out;
+}
+
 uint64_t pump(ByteSource& source, ByteSink& sink) {
   uint64_t total = 0;
   for (;;) {

@@ -76,6 +76,9 @@ class KvStore {
   virtual std::string location() const = 0;
 };
 
+// A key for messages: bytes outside printable ASCII as \xNN.
+std::string printable_key(std::string_view key);
+
 // Streams all of `source` into `sink`; returns the bytes moved.
 uint64_t pump(ByteSource& source, ByteSink& sink);
 

@@ -117,7 +117,8 @@ FileStore::FileStore(fs::path root) : root_(std::move(root)) {}
 
 fs::path FileStore::path_of(std::string_view key) const {
   auto bad = [&](const char* why) -> fs::path {
-    fail("key '{}' of local folder {} is not a relative file path: {}", key, root_.string(), why);
+    fail("key '{}' of local folder {} is not a relative file path: {}", printable_key(key),
+         root_.string(), why);
   };
   if (key.empty()) return bad("it is empty");
   if (key.find('\0') != std::string_view::npos) return bad("it contains a NUL byte");

@@ -101,7 +101,7 @@ bool MemoryStore::erase(std::string_view key) {
 }
 
 std::string MemoryStore::describe(std::string_view key) const {
-  return fmt::format("{} key '{}'", name_, key);
+  return fmt::format("{} key '{}'", name_, printable_key(key));
 }
 
 }  // namespace te::kv

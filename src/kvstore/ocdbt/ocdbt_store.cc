@@ -192,8 +192,8 @@ class TreeWalker {
  private:
   void add(std::string key, LeafNodeEntry& e, const std::string& source) {
     if (!index_.empty() && !(index_.back().key < key))
-      fail("corrupt OCDBT {}: invalid key order: key '{}' does not sort after '{}'", source, key,
-           index_.back().key);
+      fail("corrupt OCDBT {}: invalid key order: key '{}' does not sort after '{}'", source,
+           printable_key(key), printable_key(index_.back().key));
     OcdbtStore::Entry entry;
     entry.key = std::move(key);
     if (auto* b = std::get_if<Bytes>(&e.value)) {
@@ -315,7 +315,7 @@ std::vector<KeyEntry> OcdbtStore::list(std::string_view prefix) const {
 }
 
 std::string OcdbtStore::describe(std::string_view key) const {
-  std::string s = fmt::format("OCDBT {} key '{}'", display_location(*base_), key);
+  std::string s = fmt::format("OCDBT {} key '{}'", display_location(*base_), printable_key(key));
   if (const Entry* e = find(key)) {
     if (e->file == Entry::kInline)
       s += fmt::format(" (inline, {} bytes)", e->length);

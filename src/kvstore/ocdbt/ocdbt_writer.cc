@@ -213,7 +213,7 @@ std::vector<KeyEntry> OcdbtWriter::list(std::string_view prefix) const {
 }
 
 std::string OcdbtWriter::describe(std::string_view key) const {
-  return fmt::format("OCDBT (being written) {} key '{}'", base_->location(), key);
+  return fmt::format("OCDBT (being written) {} key '{}'", base_->location(), printable_key(key));
 }
 
 std::string OcdbtWriter::location() const {
@@ -257,13 +257,15 @@ const Manifest& OcdbtWriter::commit() {
     return ref;
   };
   const uint64_t node_limit = options_.max_decoded_node_bytes;
-  // Splits `count` items into groups within the entry and byte limits.
-  auto group = [&](size_t count, auto&& item_bytes) {
+  // Splits `count` items into groups within the entry and byte limits. An interior node holds at
+  // least two entries whatever their size, so that every level is smaller than the one below.
+  auto group = [&](size_t count, size_t min_entries, auto&& item_bytes) {
     std::vector<std::pair<size_t, size_t>> groups;  // [begin, end)
     size_t begin = 0, bytes = 64;
     for (size_t i = 0; i < count; ++i) {
       size_t b = item_bytes(i);
-      if (i > begin && (i - begin >= options_.max_node_entries || bytes + b > node_limit)) {
+      if (i - begin >= min_entries &&
+          (i - begin >= options_.max_node_entries || bytes + b > node_limit)) {
         groups.push_back({begin, i});
         begin = i;
         bytes = 64;
@@ -288,7 +290,7 @@ const Manifest& OcdbtWriter::commit() {
       if (auto* bytes = std::get_if<Bytes>(&v)) return b + bytes->size();
       return b + 20 + files_[std::get<IndirectValue>(v).file]->key.size() + 12;
     };
-    auto groups = group(entries.size(), leaf_bytes);
+    auto groups = group(entries.size(), 1, leaf_bytes);
     for (auto [begin, end] : groups) {
       const std::string& first = *entries[begin].first;
       const std::string& last = *entries[end - 1].first;
@@ -320,7 +322,7 @@ const Manifest& OcdbtWriter::commit() {
         return level_refs[i].first_key.size() + 9 * 10 +
                level_refs[i].ref.location.file.path().size();
       };
-      auto groups = group(level_refs.size(), interior_bytes);
+      auto groups = group(level_refs.size(), 2, interior_bytes);
       std::vector<ChildRef> next;
       for (auto [begin, end] : groups) {
         const std::string& first = level_refs[begin].first_key;
