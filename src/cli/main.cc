@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("zarr-write", "Create one zarr array from elements on stdin");
   auto run_zarr_cat = te::cli::add_zarr_cat_command(*zarr_cat);
   auto run_zarr_write = te::cli::add_zarr_write_command(*zarr_write);
+  auto* kv = app.add_subcommand("kv", "List, read and copy the keys of a folder or OCDBT database");
+  auto run_kv = te::cli::add_kv_command(*kv);
 
   // `te-ckpt --input-path=... --fw=...` (no subcommand) behaves like the original converter.
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     if (example->parsed()) return run_example();
     if (zarr_cat->parsed()) return run_zarr_cat();
     if (zarr_write->parsed()) return run_zarr_write();
+    if (kv->parsed()) return run_kv();
     fmt::print("{}", app.help());
     return 0;
   } catch (const te::UsageError& e) {
