@@ -305,7 +305,7 @@ class Files:
                 f.seek(offset)
                 return f.read(length)
         except FileNotFoundError:
-            raise OcdbtError(f"{file}: {what}: data file is missing") from None
+            raise OcdbtError(f"{file}: {what} at offset {offset}: data file is missing") from None
 
     def read_whole(self, name):
         file = os.path.join(self.directory, name)
@@ -313,7 +313,7 @@ class Files:
             with open(file, "rb") as f:
                 return f.read()
         except FileNotFoundError:
-            raise OcdbtError(f"{file}: missing") from None
+            raise OcdbtError(f"{file}: missing (no manifest at offset 0)") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ class Manifest:
 
 def decode_manifest(data, file):
     """§2.3: returns a Manifest; for a config-only manifest (kind 1) versions is None."""
-    where = f"{file} (manifest)"
+    where = f"{file} offset 0 (manifest)"
     body = decode_object(data, MANIFEST_MAGIC, where)
     cur = Cursor(body, where)
     config = decode_config(cur)
@@ -1234,6 +1234,39 @@ def write_merged_database(directory, per_process, max_inline_value_bytes=1024, c
     for name in names:
         os.rename(os.path.join(staging, name), os.path.join(directory, name))
     os.rmdir(staging)
+
+
+def write_transitive_path_example(directory, compress=False):
+    """Writes a small database whose objects are found only through base paths (§2.4): the manifest
+    names the root interior node as ("sub/", "d/interior"), so that node's transitive path is "sub/";
+    its table names the leaf as ("deeper/", "d/leaf") -> file sub/deeper/d/leaf, transitive path
+    "sub/deeper/"; the leaf's values are ("", "d/values") -> sub/deeper/d/values. Decoy files with
+    the same names at the wrong levels hold different bytes. Returns the expected {key: value}."""
+    # The leaf stores keys relative to the prefix "k/" (subtree_common_prefix_length 2).
+    values = b"first" + b"second-value"
+    files = {"sub/deeper/d/values": values, "d/values": b"X" * len(values),
+             "sub/d/values": b"Y" * len(values)}
+    leaf = encode_object(BTREE_NODE_MAGIC, encode_leaf_node(
+        [b"1", b"2", b"3"], [(b"d/values", 0, 5), (b"d/values", 5, 12), b"inline"]), compress)
+    child = Child(b"k/1", b"k/3", (b"deeper/", b"d/leaf"), 0, len(leaf), 3, len(leaf), 17, 2)
+    interior = encode_object(BTREE_NODE_MAGIC, encode_interior_node(1, [b"k/1"], [2], [child]),
+                             compress)
+    files["sub/deeper/d/leaf"] = leaf
+    files["sub/d/interior"] = interior
+    files["d/leaf"] = leaf[:-1] + bytes([leaf[-1] ^ 0xFF])     # decoy with a bad CRC
+    for name, data in files.items():
+        os.makedirs(os.path.dirname(os.path.join(directory, name)), exist_ok=True)
+        with open(os.path.join(directory, name), "wb") as f:
+            f.write(data)
+    config = orbax_config(compress=compress)
+    version = {"generation": 1, "root_height": 1, "root": ((b"sub/", b"d/interior"), 0,
+                                                           len(interior)),
+               "num_keys": 3, "num_tree_bytes": len(leaf) + len(interior),
+               "num_indirect_value_bytes": 17, "commit_time": time.time_ns()}
+    _write_atomically(directory, "manifest.ocdbt",
+                      encode_object(MANIFEST_MAGIC, encode_manifest_body(config, [version]),
+                                    compress))
+    return {b"k/1": b"first", b"k/2": b"second-value", b"k/3": b"inline"}
 
 
 def _write_atomically(directory, name, data):
