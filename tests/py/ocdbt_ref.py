@@ -1,16 +1,17 @@
 """Independent reference implementation of TensorStore's OCDBT key-value store, for te-ckpt's tests.
 
-Written from `spec/orbax-format.md` §2 (binary format), §3 (zarr keys) and §6 (zarr3 sharding) only;
-it shares no code with te-ckpt's C++ and uses nothing but the standard library, numpy-free Debian
-`zstandard` and `crc32c`. It is a test oracle: it is strict (every length, CRC, varint width, key
-order, table constraint and statistic is checked) and simple (it reads whole objects into memory).
+Written from `spec/orbax-format.md` §2 (binary format), §3 (zarr keys) and §6 (zarr3 sharding)
+only; it shares no code with te-ckpt's C++ and needs only the standard library plus Debian's
+`zstandard` and `crc32c`. It is a test oracle: strict (every length, CRC, varint width, key order,
+table constraint and statistic is checked) and simple (whole objects are read into memory).
 
 Reader:  read_database(dir, generation=None) -> {key bytes: value bytes}
          list_with_sizes(dir, generation=None) -> [(key bytes, value size)]
          open_database(dir) -> Database (manifest, versions, per-key value locations)
 Writer:  write_database(dir, items, ...) writes a single-generation database as TensorStore with
-         Orbax's configuration would (§2.9, §2.10); lower-level encoders are public so that tests can
-         build unusual databases (numbered manifests, base paths, version trees, corrupt bytes).
+         Orbax's configuration would (§2.9, §2.10); write_merged_database() writes an Orbax-style
+         merged root (§2.8); the lower-level encoders are public so that tests can build unusual
+         databases (numbered manifests, base paths, version trees, malformed objects).
 zarr3:   decode_shard(value, num_chunks) splits a `sharding_indexed` value (§6).
 
 Every inconsistency raises OcdbtError (a ValueError) whose message names the file and byte offset.
@@ -335,7 +336,8 @@ class Config:
 
     def encode(self):
         out = bytes(self.uuid) + bytes([self.manifest_kind])
-        out += encode_varint(self.max_inline_value_bytes) + encode_varint(self.max_decoded_node_bytes)
+        out += encode_varint(self.max_inline_value_bytes)
+        out += encode_varint(self.max_decoded_node_bytes)
         out += bytes([self.version_tree_arity_log2]) + encode_varint(self.compression_method)
         if self.compression_method == 1:
             out += struct.pack("<i", self.zstd_level)
@@ -414,7 +416,8 @@ def decode_leaf_versions(cur, table, transitive, arity_log2, in_manifest):
             cur.fail("manifest has no inline version")
         limit = ((gens[-1] - 1) % (1 << arity_log2)) + 1
         if n > limit:
-            cur.fail(f"{n} inline versions, at most {limit} allowed for latest generation {gens[-1]}")
+            cur.fail(f"{n} inline versions, at most {limit} allowed for latest generation "
+                     f"{gens[-1]}")
     versions = []
     for i in range(n):
         what = f"version {gens[i]} root"
@@ -724,12 +727,29 @@ class Database:
         raise OcdbtError(f"{self.manifest.file}: generation {generation} does not exist "
                          f"(latest is {self.latest_generation()})")
 
+    def _read_version_node(self, ref):
+        """Decodes the node `ref` points to and checks it against the reference: the reference
+        carries the subtree's latest generation, its number of generations and its earliest commit
+        time (§2.5; all three hold in TensorStore's fixtures)."""
+        data = self.files.read(ref.location.path, ref.location.offset, ref.location.length,
+                               "version-tree node")
+        entries = decode_version_node(data, ref.location, self.config.version_tree_arity_log2,
+                                      ref.height)
+        where = f"{ref.location.path.decode(errors='replace')} offset {ref.location.offset} " \
+                f"(version-tree node)"
+        count = len(entries) if ref.height == 0 else sum(e.num_generations for e in entries)
+        checks = (("latest generation", entries[-1].generation, ref.generation),
+                  ("num_generations", count, ref.num_generations),
+                  ("earliest commit_time", min(e.commit_time for e in entries), ref.commit_time))
+        for name, actual, stored in checks:
+            if actual != stored:
+                raise OcdbtError(f"{where}: the parent reference says {name} {stored}, the node "
+                                 f"has {actual}")
+        return entries
+
     def _find_in_version_node(self, ref, generation):
-        a = self.config.version_tree_arity_log2
         while True:
-            data = self.files.read(ref.location.path, ref.location.offset, ref.location.length,
-                                   "version-tree node")
-            entries = decode_version_node(data, ref.location, a, ref.height)
+            entries = self._read_version_node(ref)
             if ref.height == 0:
                 for v in entries:
                     if v.generation == generation:
@@ -744,12 +764,9 @@ class Database:
     def all_versions(self):
         """Every Version reachable from the manifest, oldest first."""
         out = []
-        a = self.config.version_tree_arity_log2
 
         def walk(ref):
-            data = self.files.read(ref.location.path, ref.location.offset, ref.location.length,
-                                   "version-tree node")
-            entries = decode_version_node(data, ref.location, a, ref.height)
+            entries = self._read_version_node(ref)
             if ref.height == 0:
                 out.extend(entries)
             else:
@@ -782,7 +799,8 @@ class Database:
         node_height, entries = decode_btree_node(data, location)
         where = f"{location.path.decode(errors='replace')} offset {location.offset} (B+tree node)"
         if node_height != height:
-            raise OcdbtError(f"{where}: height {node_height}, the parent reference expects {height}")
+            raise OcdbtError(f"{where}: height {node_height}, the parent reference expects "
+                             f"{height}")
         first = prefix + entries[0].key
         if lower_bound is not None and first < lower_bound:
             raise OcdbtError(f"{where}: first key {first!r} is below the parent entry's key "
@@ -883,10 +901,8 @@ class DataFileWriter:
         path, buf = self.current
         file = os.path.join(self.directory, path.decode())
         os.makedirs(os.path.dirname(file), exist_ok=True)
-        with open(file, "wb") as f:
+        with open(file, "wb") as f:       # no fsync: durability is no concern of an oracle
             f.write(buf)
-            f.flush()
-            os.fsync(f.fileno())
         self.written.append(path)
         self.current = None
 
@@ -1038,16 +1054,20 @@ def encode_version_node_body(arity_log2, height, entries):
 
 
 def _leaf_entry_size(key, value):
-    """Upper bound of one entry's share of a leaf body with full keys (no prefix stripping)."""
+    """Upper bound of one entry's share of a leaf body with full keys (no prefix stripping), as if
+    each indirect value named its own data-file table entry."""
     size = len(encode_varint(len(key))) * 2 + len(key) + 1
     if isinstance(value, tuple):
-        return size + len(encode_varint(value[2])) + 10 + len(encode_varint(value[1]))
+        base, rel = file_id(value[0])
+        table = len(base) + len(rel) + 3 * 3
+        return size + len(encode_varint(value[2])) + 10 + len(encode_varint(value[1])) + table
     return size + len(encode_varint(len(value))) + len(value)
 
 
 def _interior_entry_size(first_key):
-    """Upper bound of one interior entry's share of a body with full keys."""
-    return len(encode_varint(len(first_key))) * 3 + len(first_key) + 6 * 10
+    """Upper bound of one interior entry's share of a body with full keys, as if each child named
+    its own data-file table entry (d/ + 32 hex digits)."""
+    return len(encode_varint(len(first_key))) * 3 + len(first_key) + 6 * 10 + 34 + 3 * 3
 
 
 def _split(items, sizes, max_bytes, max_entries, min_entries):
@@ -1066,8 +1086,12 @@ def _split(items, sizes, max_bytes, max_entries, min_entries):
         current.append(item)
         current_size += size
     if current:
+        # Keep every interior node at >= min_entries children: borrow from the previous group
+        # when it can spare them, else merge into it.
+        while len(current) < min_entries and groups and len(groups[-1]) > min_entries:
+            current.insert(0, groups[-1].pop())
         if len(current) < min_entries and groups:
-            groups[-1].extend(current)   # keep every interior node at >= 2 children
+            groups[-1].extend(current)
         else:
             groups.append(current)
     return groups
@@ -1273,8 +1297,6 @@ def _write_atomically(directory, name, data):
     temp = os.path.join(directory, f".{name}.tmp")
     with open(temp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(temp, os.path.join(directory, name))
 
 

@@ -483,8 +483,14 @@ class WriterRoundTripTest(TempDirTest):
     def test_leaf_and_interior_entry_limits(self):
         items = {b"%04d" % i: b"x" for i in range(50)}
         _, _, db = self.roundtrip(items, leaf_max_entries=3, interior_max_entries=2)
-        for _, height, entries, _ in tree_nodes(db):
-            self.assertLessEqual(len(entries), 3 if height == 0 else 3)  # last group may merge
+        nodes = tree_nodes(db)
+        self.assertGreaterEqual(db.version().root_height, 4)
+        for _, height, entries, _ in nodes:
+            if height == 0:
+                self.assertLessEqual(len(entries), 3)
+            else:   # 2 per node, 3 where a level has an odd count (every node keeps >= 2)
+                self.assertIn(len(entries), (2, 3))
+        self.assertGreater(sum(1 for n in nodes if n[1] and len(n[2]) == 2), 5)
 
     def test_zero_byte_values(self):
         items = {b"empty%d" % i: b"" for i in range(20)}
@@ -822,6 +828,24 @@ class MalformedObjectTest(TempDirTest):
             with self.subTest(path=path):
                 self.assert_error(self.db_with_root([leaf], root_file=path),
                                   "not a plain relative path|not UTF-8")
+
+    def test_version_node_reference_mismatch(self):
+        """A manifest whose version-node reference disagrees with the node it points to."""
+        folder = self.path("mv")
+        shutil.copytree(os.path.join(OCDBT_FIXTURES, "multi_version_high_arity.ocdbt"), folder)
+        db = o.open_database(folder)
+        versions = [version_dict(v) for v in db.manifest.versions]
+        for field, delta, pattern in (("num_generations", -1, "num_generations"),
+                                      ("commit_time", 1, "earliest commit_time")):
+            with self.subTest(field):
+                nodes = [node_ref_dict(n) for n in db.manifest.version_nodes]
+                nodes[0][field] += delta
+                with open(os.path.join(folder, "manifest.ocdbt"), "wb") as f:
+                    f.write(o.encode_object(o.MANIFEST_MAGIC, o.encode_manifest_body(
+                        db.config, versions, nodes), True))
+                self.assertEqual(len(o.read_database(folder)), 200)   # latest: no tree needed
+                with self.assertRaisesRegex(o.OcdbtError, pattern):
+                    o.read_database(folder, 5)
 
     def test_manifest_errors(self):
         leaf = self.node(o.encode_leaf_node([b"a"], [b"1"]))
