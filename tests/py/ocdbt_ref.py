@@ -789,7 +789,7 @@ class Database:
         if self.verify_statistics:
             self._check_stats(stats, (version.num_keys, version.num_tree_bytes,
                                       version.num_indirect_value_bytes),
-                              f"{self.manifest.file}: version {version.generation}")
+                              f"{self.manifest.where}: version {version.generation}")
         return result
 
     def _walk(self, location, height, prefix, lower_bound, result):
