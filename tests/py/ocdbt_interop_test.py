@@ -343,14 +343,17 @@ class ReferenceReadsTeDatabasesTest(KvTest):
             with self.subTest(make):
                 dst = self.path("existing-" + make)
                 if make == "dir":
+                    # A non-empty folder (an empty one is a fine destination, as for convert).
                     os.makedirs(dst)
+                    with open(os.path.join(dst, "keep"), "wb") as f:
+                        f.write(b"keep")
                 else:
                     with open(dst, "wb") as f:
                         f.write(b"keep")
                 p = te("kv", "copy", src, dst, "--to", "ocdbt")
                 self.assertNotEqual(p.returncode, 0)
                 if make == "dir":
-                    self.assertEqual(os.listdir(dst), [])
+                    self.assertEqual(os.listdir(dst), ["keep"])
                 else:
                     with open(dst, "rb") as f:
                         self.assertEqual(f.read(), b"keep")
