@@ -17,7 +17,8 @@ void ocdbt_manifest(const uint8_t* data, size_t size);      // OCDBT manifest ob
 void ocdbt_version_node(const uint8_t* data, size_t size);  // OCDBT version-tree node object
 void ocdbt_btree_node(const uint8_t* data, size_t size);    // OCDBT B+tree node object
 // A whole OCDBT database in a memory store: a u16le manifest length, the manifest, then the bytes
-// that every other key (every data file) holds.
+// that every other key (every data file) holds. The OCDBT targets repair lengths and CRCs first,
+// so that mutations reach the decoders behind the checksum.
 void ocdbt_database(const uint8_t* data, size_t size);
 
 }  // namespace te::fuzz
