@@ -10,7 +10,8 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_
   -DTE_CKPT_SANITIZE=ON -DTE_CKPT_FUZZ=ON -DTE_CKPT_BUILD_TESTS=OFF >/dev/null
 cmake --build build-fuzz
 status=0
-for target in zarray msgpack_index pax_metadata chunk_codecs pattern; do
+for target in zarray msgpack_index pax_metadata chunk_codecs pattern \
+    ocdbt_manifest ocdbt_version_node ocdbt_btree_node ocdbt_database; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/$target/. "$corpus/" 2>/dev/null || true
   mkdir -p fuzz/regressions/$target

@@ -71,11 +71,15 @@ class OcdbtHarness : public Harness {
   std::shared_ptr<OcdbtStore> reader_;
 };
 
-using Factory = std::function<std::unique_ptr<Harness>()>;
+struct Driver {
+  std::string name;
+  std::function<std::unique_ptr<Harness>()> make;
+  friend void PrintTo(const Driver& d, std::ostream* os) { *os << d.name; }
+};
 
-class KvStoreConformance : public ::testing::TestWithParam<std::pair<std::string, Factory>> {
+class KvStoreConformance : public ::testing::TestWithParam<Driver> {
  protected:
-  std::unique_ptr<Harness> make() { return GetParam().second(); }
+  std::unique_ptr<Harness> make() { return GetParam().make(); }
 };
 
 void put(KvStore& s, const std::string& key, const Bytes& value, size_t piece = 0) {
@@ -199,13 +203,11 @@ TEST_P(KvStoreConformance, DescribeNamesTheKey) {
 INSTANTIATE_TEST_SUITE_P(
     Drivers, KvStoreConformance,
     ::testing::Values(
-        std::pair<std::string, Factory>{"file", [] { return std::make_unique<FileHarness>(); }},
-        std::pair<std::string, Factory>{"memory", [] { return std::make_unique<MemoryHarness>(); }},
-        std::pair<std::string, Factory>{"ocdbt_memory_base",
-                                        [] { return std::make_unique<OcdbtHarness>(false); }},
-        std::pair<std::string, Factory>{"ocdbt_file_base",
-                                        [] { return std::make_unique<OcdbtHarness>(true); }}),
-    [](const auto& info) { return info.param.first; });
+        Driver{"file", [] { return std::make_unique<FileHarness>(); }},
+        Driver{"memory", [] { return std::make_unique<MemoryHarness>(); }},
+        Driver{"ocdbt_memory_base", [] { return std::make_unique<OcdbtHarness>(false); }},
+        Driver{"ocdbt_file_base", [] { return std::make_unique<OcdbtHarness>(true); }}),
+    [](const auto& info) { return info.param.name; });
 
 // ---------------------------------------------------------------------------------------------
 // Driver specifics

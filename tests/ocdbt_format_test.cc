@@ -333,6 +333,27 @@ TEST(OcdbtBtreeNode, LeafTruncatedAtEveryByteIsAnError) {
   EXPECT_TE_ERROR(decode_btree_node(longer, "n", ""), "expected the end");
 }
 
+TEST(OcdbtBtreeNode, ForgedPrefixCompressionCannotClaimUnboundedMemory) {
+  // Each entry costs 6 bytes but decodes to a 64 KiB key.
+  const size_t n = 4200;
+  Encoder e;
+  e.u8(0);
+  e.varint(0);
+  e.varint(n);
+  for (size_t i = 1; i < n; ++i) e.varint(65533);
+  e.varint(65535);
+  for (size_t i = 1; i < n; ++i) e.varint(2);
+  e.bytes(std::string(65533, 'a') + std::string("\0\0", 2));
+  for (size_t i = 1; i < n; ++i) {
+    e.u8(static_cast<uint8_t>(i >> 8));
+    e.u8(static_cast<uint8_t>(i));
+  }
+  for (size_t i = 0; i < n; ++i) e.varint(0);
+  for (size_t i = 0; i < n; ++i) e.u8(0);
+  EXPECT_LT(e.size(), 120000u);
+  EXPECT_TE_ERROR(decode_btree_node(e.out(), "node F", ""), "node F", "keys to total at most");
+}
+
 // ---------------------------------------------------------------------------------------------
 // version tree
 

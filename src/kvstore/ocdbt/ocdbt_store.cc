@@ -191,6 +191,10 @@ class TreeWalker {
 
  private:
   void add(std::string key, LeafNodeEntry& e, const std::string& source) {
+    key_bytes_ += key.size();
+    if (key_bytes_ > kMaxIndexKeyBytes)
+      fail("OCDBT {}: the database's keys total more than {} bytes; te-ckpt refuses to index it",
+           source, kMaxIndexKeyBytes);
     if (!index_.empty() && !(index_.back().key < key))
       fail("corrupt OCDBT {}: invalid key order: key '{}' does not sort after '{}'", source,
            printable_key(key), printable_key(index_.back().key));
@@ -217,6 +221,8 @@ class TreeWalker {
   std::vector<std::string>& files_;
   std::map<std::string, uint32_t> file_ids_;
   std::set<std::pair<std::string, uint64_t>> seen_;
+  size_t key_bytes_ = 0;
+  static constexpr size_t kMaxIndexKeyBytes = size_t{4} << 30;
 };
 
 }  // namespace

@@ -43,7 +43,14 @@ class WriterSink : public ValueSink {
   WriterSink(OcdbtWriter& writer, std::string key, std::string name)
       : writer_(writer), key_(std::move(key)), name_(std::move(name)) {}
   ~WriterSink() override {
-    if (file_) writer_.release_data_file(file_);
+    // An abandoned value: its bytes stay in the data file, unreferenced.
+    if (file_) {
+      try {
+        writer_.release_data_file(file_);
+      } catch (const std::exception&) {
+        // The data file's own error surfaces at commit (its sink is gone, so commit fails).
+      }
+    }
   }
   void write(std::span<const std::byte> data) override {
     if (!file_ && buffer_.size() + data.size() <= writer_.options().max_inline_value_bytes) {
@@ -132,7 +139,13 @@ OcdbtWriter::DataFile* OcdbtWriter::acquire_data_file() {
   }
   auto file = std::make_unique<DataFile>();
   file->key = "d/" + random_data_file_name();
-  file->sink = base_->write(file->key, {.durable = true});
+  try {
+    file->sink = base_->write(file->key, {.durable = true});
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    --held_files_;
+    throw;
+  }
   std::lock_guard lock(mutex_);
   file->number = static_cast<uint32_t>(files_.size());
   files_.push_back(std::move(file));
@@ -141,13 +154,22 @@ OcdbtWriter::DataFile* OcdbtWriter::acquire_data_file() {
 
 void OcdbtWriter::release_data_file(DataFile* file) {
   bool full = options_.target_data_file_size != 0 && file->size >= options_.target_data_file_size;
+  std::exception_ptr error;
   if (full) {
-    file->sink->close();  // outside the lock: fsync and rename
+    try {
+      file->sink->close();  // outside the lock: fsync and rename
+    } catch (...) {
+      error = std::current_exception();
+    }
     file->sink.reset();
   }
   std::lock_guard lock(mutex_);
   --held_files_;
   if (!full) idle_files_.push_back(file);
+  if (error) {
+    broken_ = true;
+    std::rethrow_exception(error);
+  }
 }
 
 void OcdbtWriter::add_value(const std::string& key, StoredValue value) {
@@ -227,6 +249,8 @@ const Manifest& OcdbtWriter::commit() {
     if (held_files_ != 0)
       fail("cannot commit OCDBT {}: {} values are still being written", base_->location(),
            held_files_);
+    if (broken_)
+      fail("cannot commit OCDBT {}: a data file could not be written", base_->location());
     committed_ = true;
   }
   // Values are complete: close every data file still open.

@@ -71,6 +71,7 @@ class OcdbtWriter : public KvStore {
   std::vector<DataFile*> idle_files_;             // open and not held by a sink
   size_t held_files_ = 0;
   bool committed_ = false;
+  bool broken_ = false;  // a data file failed to close: its values are lost
   ocdbt::Manifest manifest_;
   std::shared_ptr<OcdbtStore> reader_;
 };

@@ -27,7 +27,13 @@ std::vector<std::string> decode_keys(Decoder& d, uint64_t n, std::vector<uint16_
     }
   }
   std::vector<std::string> keys(n);
+  size_t total = 0;
   for (uint64_t i = 0; i < n; ++i) {
+    total += size_t{prefix[i]} + suffix[i];
+    if (total > kMaxNodeKeyBytes)
+      d.fail_at(prefix_at[i],
+                "expected the node's keys to total at most {} bytes, key {} passes it",
+                kMaxNodeKeyBytes, i);
     if (i > 0 && prefix[i] > keys[i - 1].size())
       d.fail_at(prefix_at[i],
                 "expected key_prefix_length[{}] <= {} (the previous key's length), found {}", i,

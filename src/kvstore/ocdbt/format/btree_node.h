@@ -15,6 +15,10 @@ namespace te::ocdbt {
 
 inline constexpr uint64_t kMaxNodeArity = 1048576;
 inline constexpr size_t kMaxKeyLength = 65535;
+// Prefix compression lets a few bytes stand for a 64 KiB key; the decoded keys of one node may
+// total at most this many bytes (real nodes stay far below), which bounds the memory a forged node
+// can claim.
+inline constexpr size_t kMaxNodeKeyBytes = size_t{256} << 20;
 
 struct LeafNodeEntry {
   std::string key;  // relative to the node's prefix

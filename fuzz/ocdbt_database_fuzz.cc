@@ -1,0 +1,7 @@
+// libFuzzer entry point for te::fuzz::ocdbt_database (see fuzz_targets.h).
+#include "fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  te::fuzz::ocdbt_database(data, size);
+  return 0;
+}
