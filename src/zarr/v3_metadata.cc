@@ -1,7 +1,8 @@
 #include "zarr/v3_metadata.h"
 
-#include <algorithm>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "util/checked_math.h"
 #include "util/error.h"
