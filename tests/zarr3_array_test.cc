@@ -61,6 +61,10 @@ TEST(Zarr3Array, RealOrbaxFixturesReadThroughOcdbt) {
     EXPECT_EQ(stored.size(), 61u);
     EXPECT_EQ(hex(a.encode_chunk_value(a.read_chunk(std::vector<int64_t>{0}), "a/c/0")),
               hex(stored));
+    auto index = a.read_shard_index(std::vector<int64_t>{0});
+    ASSERT_TRUE(index.has_value());
+    ASSERT_EQ(index->size(), 1u);
+    EXPECT_EQ((*index)[0], (ShardIndexEntry{0, 41}));
     EXPECT_EQ(hex(Bytes(stored.end() - 20, stored.end())),
               "000000000000000029000000000000008e867744");
   }
@@ -104,6 +108,8 @@ TEST(Zarr3Array, WriteAndReadEdgeChunksRegionsAndMissingChunks) {
   // A missing chunk reads as the fill value.
   ASSERT_TRUE(store.erase("layer/w/c/0/1"));
   EXPECT_FALSE(back.chunk_exists(std::vector<int64_t>{0, 1}));
+  EXPECT_FALSE(back.read_shard_index(std::vector<int64_t>{0, 1}).has_value());
+  EXPECT_TRUE(back.read_shard_index(std::vector<int64_t>{0, 0}).has_value());
   Bytes hole = back.read_region({0, 3}, {2, 3});
   EXPECT_EQ(hole, bytes_of_values<float>(std::vector<float>(6, -0.5f)));
   EXPECT_TE_ERROR(back.read_region({0, 0}, {6, 1}), "layer/w/zarr.json", "outside the array");

@@ -157,3 +157,40 @@ TEST(Zarr3Sharding, BigEndianIndexAndNestedShards) {
 
 }  // namespace
 }  // namespace te::zarr::v3
+
+namespace te::zarr::v3 {
+namespace {
+
+TEST(Zarr3Sharding, SingleInnerChunkBytesAreCopiedNotReencoded) {
+  // The fixture's a/c/0 (orbax-format.md §6): a zstd frame of int32 0..7 + index + CRC.
+  const Bytes frame = te::testing::unhex(
+      "28b52ffd2020010100"
+      "0000000001000000020000000300000004000000050000000600000007000000");
+  const Bytes fixture =
+      te::testing::unhex(te::testing::hex(frame) + "000000000000000029000000000000008e867744");
+  DType i32 = dtype_from_v3_name("int32", "t");
+  ShardingConfig c;
+  c.chunk_shape = {8};
+  c.codecs = std::make_shared<CodecChain>(CodecChain{{bytes_codec(i32), zstd_codec()}});
+  c.index_codecs = std::make_shared<CodecChain>(default_index_codecs());
+  EXPECT_EQ(shard_of_single_inner_chunk(c, {8}, frame, "k"), fixture);
+  auto inner = single_inner_chunk(c, {8}, fixture, "k");
+  ASSERT_TRUE(inner.has_value());
+  EXPECT_EQ(Bytes(inner->begin(), inner->end()), frame);
+  EXPECT_EQ(shard_index_size(c, {8}, "k"), 20u);
+  EXPECT_EQ(shard_index_offset(c, {8}, 61, "k"), 41u);
+  // Index at the start: the offset counts the index.
+  c.index_at_end = false;
+  Bytes start = shard_of_single_inner_chunk(c, {8}, frame, "k");
+  EXPECT_EQ(read_shard_index(c, {8}, start, "k")[0], (ShardIndexEntry{20, 41}));
+  EXPECT_EQ(decode_shard(c, i32, {8}, start, Bytes(4), "k"),
+            te::testing::bytes_of_values<int32_t>({0, 1, 2, 3, 4, 5, 6, 7}));
+  // A missing single inner chunk.
+  Bytes empty = encode_shard(c, i32, {8}, Bytes(32), Bytes(4), "k", {true});
+  EXPECT_FALSE(single_inner_chunk(c, {8}, empty, "k").has_value());
+  c.chunk_shape = {4};
+  EXPECT_TE_ERROR(single_inner_chunk(c, {8}, fixture, "key m"), "key m", "more than one");
+}
+
+}  // namespace
+}  // namespace te::zarr::v3

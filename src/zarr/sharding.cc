@@ -61,25 +61,40 @@ Shape inner_grid_shape(const ShardingConfig& config, const Shape& shard_shape,
   return grid;
 }
 
-std::vector<ShardIndexEntry> read_shard_index(const ShardingConfig& config,
-                                              const Shape& shard_shape,
-                                              std::span<const std::byte> stored,
-                                              const std::string& what) {
+uint64_t shard_index_size(const ShardingConfig& config, const Shape& shard_shape,
+                          const std::string& what) {
+  const Shape grid = inner_grid_shape(config, shard_shape, what);
+  return index_encoded_size(config, static_cast<uint64_t>(num_elements(grid)), what);
+}
+
+uint64_t shard_index_offset(const ShardingConfig& config, const Shape& shard_shape,
+                            uint64_t shard_size, const std::string& what) {
+  const uint64_t index_size = shard_index_size(config, shard_shape, what);
+  if (shard_size < index_size) {
+    fail("{}: shard of {} bytes is shorter than its index ({} bytes)", what, shard_size,
+         index_size);
+  }
+  return config.index_at_end ? shard_size - index_size : 0;
+}
+
+std::vector<ShardIndexEntry> decode_shard_index(const ShardingConfig& config,
+                                                const Shape& shard_shape,
+                                                std::span<const std::byte> index_bytes,
+                                                uint64_t shard_size, const std::string& what) {
   const Shape grid = inner_grid_shape(config, shard_shape, what);
   const uint64_t n = static_cast<uint64_t>(num_elements(grid));
   const uint64_t index_size = index_encoded_size(config, n, what);
-  if (stored.size() < index_size) {
+  if (index_bytes.size() != index_size || shard_size < index_size) {
     fail("{}: shard of {} bytes is shorter than its index ({} bytes for {} inner chunks)", what,
-         stored.size(), index_size, n);
+         shard_size, index_size, n);
   }
-  auto index_bytes = config.index_at_end ? stored.last(index_size) : stored.first(index_size);
   Shape index_shape = grid;
   index_shape.push_back(2);
   Bytes zero(8);
   Bytes decoded = decode_chunk(*config.index_codecs, uint64_dtype(), index_shape, index_bytes, zero,
                                what + ": shard index");
   const uint64_t data_begin = config.index_at_end ? 0 : index_size;
-  const uint64_t data_end = config.index_at_end ? stored.size() - index_size : stored.size();
+  const uint64_t data_end = config.index_at_end ? shard_size - index_size : shard_size;
   std::vector<ShardIndexEntry> entries(n);
   for (uint64_t i = 0; i < n; ++i) {
     std::memcpy(&entries[i].offset, decoded.data() + 16 * i, 8);  // little-endian host
@@ -95,6 +110,51 @@ std::vector<ShardIndexEntry> read_shard_index(const ShardingConfig& config,
     }
   }
   return entries;
+}
+
+std::vector<ShardIndexEntry> read_shard_index(const ShardingConfig& config,
+                                              const Shape& shard_shape,
+                                              std::span<const std::byte> stored,
+                                              const std::string& what) {
+  const uint64_t at = shard_index_offset(config, shard_shape, stored.size(), what);
+  const uint64_t size = shard_index_size(config, shard_shape, what);
+  return decode_shard_index(config, shard_shape, stored.subspan(at, size), stored.size(), what);
+}
+
+std::optional<std::span<const std::byte>> single_inner_chunk(const ShardingConfig& config,
+                                                             const Shape& shard_shape,
+                                                             std::span<const std::byte> stored,
+                                                             const std::string& what) {
+  if (num_elements(inner_grid_shape(config, shard_shape, what)) != 1) {
+    fail("{}: shard {} holds more than one inner chunk of {}", what, shape_string(shard_shape),
+         shape_string(config.chunk_shape));
+  }
+  const auto e = read_shard_index(config, shard_shape, stored, what)[0];
+  if (e.missing()) return std::nullopt;
+  return stored.subspan(e.offset, e.nbytes);
+}
+
+Bytes shard_of_single_inner_chunk(const ShardingConfig& config, const Shape& shard_shape,
+                                  std::span<const std::byte> inner, const std::string& what) {
+  if (num_elements(inner_grid_shape(config, shard_shape, what)) != 1) {
+    fail("{}: shard {} holds more than one inner chunk of {}", what, shape_string(shard_shape),
+         shape_string(config.chunk_shape));
+  }
+  const uint64_t index_size = shard_index_size(config, shard_shape, what);
+  const uint64_t entry[2] = {config.index_at_end ? 0 : index_size, inner.size()};
+  Bytes raw(16);
+  std::memcpy(raw.data(), entry, 16);  // little-endian host
+  Shape index_shape(shard_shape.size(), 1);
+  index_shape.push_back(2);
+  Bytes zero(8);
+  Bytes index = encode_chunk(*config.index_codecs, uint64_dtype(), index_shape, raw, zero,
+                             what + ": shard index");
+  Bytes out;
+  out.reserve(inner.size() + index.size());
+  if (!config.index_at_end) out.insert(out.end(), index.begin(), index.end());
+  out.insert(out.end(), inner.begin(), inner.end());
+  if (config.index_at_end) out.insert(out.end(), index.begin(), index.end());
+  return out;
 }
 
 Bytes decode_shard(const ShardingConfig& config, const DType& dtype, const Shape& shard_shape,

@@ -93,6 +93,25 @@ Bytes V3Array::read_chunk(std::span<const int64_t> pos) const {
   return decode_chunk_value(store_->read_all(key), store_->describe(key));
 }
 
+std::optional<std::vector<ShardIndexEntry>> V3Array::read_shard_index(
+    std::span<const int64_t> pos) const {
+  const auto& codecs = metadata_.codecs.codecs;
+  const std::string key = chunk_key(pos);
+  if (codecs.empty() || codecs.back().kind != V3Codec::Kind::kSharding) {
+    fail("{}: the array's codecs end in no sharding_indexed codec, so the value has no index",
+         store_->describe(key));
+  }
+  auto size = store_->size(key);
+  if (!size) return std::nullopt;
+  const ShardingConfig& config = *codecs.back().sharding;
+  const Shape shard_shape = metadata_.codecs.encoded_shape(metadata_.chunk_shape);
+  const std::string what = store_->describe(key);
+  const uint64_t at = shard_index_offset(config, shard_shape, *size, what);
+  const uint64_t length = shard_index_size(config, shard_shape, what);
+  Bytes index = store_->read_all(key, kv::ByteRange{at, length});
+  return decode_shard_index(config, shard_shape, index, *size, what);
+}
+
 Bytes V3Array::read_region(const Shape& origin, const Shape& extent) const {
   const Shape& shape = metadata_.shape;
   const Shape& chunk = metadata_.chunk_shape;

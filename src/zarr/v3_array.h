@@ -7,11 +7,13 @@
 // to the full chunk shape with the fill value (as stored), regions cropped. A missing chunk reads
 // as the fill value (zarr semantics); callers that require every chunk (Orbax writes them all)
 // check chunk_exists(). Each stored value is read and decoded whole in memory.
+#include <optional>
 #include <span>
 #include <string>
 
 #include "kvstore/kvstore.h"
 #include "util/bytes.h"
+#include "zarr/sharding.h"
 #include "zarr/v3_metadata.h"
 
 namespace te::zarr::v3 {
@@ -42,6 +44,11 @@ class V3Array {
   // The box [origin, origin + extent) of the array, C order; must lie inside the array.
   Bytes read_region(const Shape& origin, const Shape& extent) const;
   Bytes read_all() const { return read_region(Shape(shape().size(), 0), shape()); }
+
+  // The index of the shard at `pos` from a byte-range read of the index alone (the inner chunks
+  // are then byte ranges of the value, e.g. for streaming or copying them); nullopt when the
+  // chunk is missing. Requires sharding_indexed with no bytes-to-bytes codec after it.
+  std::optional<std::vector<ShardIndexEntry>> read_shard_index(std::span<const int64_t> pos) const;
 
   // Decodes / encodes one stored chunk value (`what` names it in errors).
   Bytes decode_chunk_value(std::span<const std::byte> stored, const std::string& what) const;
