@@ -106,6 +106,9 @@ TEST(Zarr3FillValue, NumbersNamesAndHex) {
   // Round half to even: bfloat16 1 + 2^-8 lies halfway between 1 and 1 + 2^-7.
   EXPECT_EQ(hex(fill(1.0 + std::ldexp(1.0, -8), "bfloat16")), "803f");
   EXPECT_EQ(hex(fill(1.0 + 3 * std::ldexp(1.0, -8), "bfloat16")), "823f");
+  // bfloat16 goes through float as in TensorStore: just above the tie in double, a tie in float.
+  EXPECT_EQ(hex(fill(1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -30), "bfloat16")), "803f");
+  EXPECT_EQ(hex(fill(1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -20), "bfloat16")), "813f");
   // Subnormals, and overflow: e5m2 has infinity, e4m3fn only NaN.
   EXPECT_EQ(hex(fill(std::ldexp(1.0, -16), "float8_e5m2")), "01");
   EXPECT_EQ(hex(fill(1e6, "float8_e5m2")), "7c");

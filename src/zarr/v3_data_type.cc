@@ -308,6 +308,11 @@ double float_element_to_double(std::span<const std::byte> element, const DType& 
 
 Bytes float_element_from_double(double value, const DType& dtype) {
   if (const FloatFormat* f = small_float(dtype)) {
+    // TensorStore converts a double to bfloat16 through float (two roundings), to the other
+    // small types directly.
+    if (f->name == "bfloat16" && std::fabs(value) <= std::numeric_limits<float>::max()) {
+      value = static_cast<float>(value);
+    }
     return store_le(small_from_double(value, *f), dtype.itemsize);
   }
   if (dtype.itemsize == 4) {
