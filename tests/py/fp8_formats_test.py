@@ -435,6 +435,66 @@ class Migration(Fp8Case):
                     M = spec.fp8_max(t)
                     self.assertEqual(s[0], F32(M / F32(np.max(G0[3:]))), f"{mod}.{sl}: scale over the last 3 amaxes")
 
+    def test_t5x_f23_to_f17_composes_through_f18(self):
+        n = 5
+        m, src, mods, arrays = self.t5x_source("te2.3", n)
+        out = self.path("out")
+        self.t5x_te2te(m, src, out, "te1.7", "--fp8-margin=1")
+        self.check_t5x_output(out, self.expect("flax_mutables.", "fp8_meta_collection", mods, arrays, "te2.3",
+                                               "te1.7", n, margin=1))
+        self.assert_t5x_rest(src, out)
+
+    def test_t5x_f17_to_f18_warns_about_other_maxima(self):
+        n = 4
+        m, src, mods, arrays = self.t5x_source("te1.7", n)   # HYBRID fp8_max rows
+        out = self.path("out")
+        p = zarrio.run("convert", f"--input-path={src}", f"--output-path={out}", "--fw=t5x", "--direction=te2te",
+                       *m.cli(), "--t5x-fuse-qkv", "--fp8-meta-format=te1.8", "--fp8-format=e4m3")
+        self.assertIn("te-ckpt: warning:", p.stderr)
+        self.assertIn("fp8_max", p.stderr)
+        self.assertIn("57344", p.stderr)
+        want = {}
+        for mod, G, layers, _ in mods:
+            for leaf, a in spec.migrate_module(arrays[mod], "te1.7", "te1.8", G, layers, n, False, 0).items():
+                want[f"flax_mutables.fp8_metas.{mod}.{leaf}"] = a
+        self.check_t5x_output(out, want)
+
+    def test_t5x_f18_to_f23_with_shrink_equals_shrink_then_f23(self):
+        n, n2 = 6, 3
+        m, src, mods, arrays = self.t5x_source("te1.8", n)
+        direct, small, via = self.path("direct"), self.path("small"), self.path("via")
+        self.t5x_te2te(m, src, direct, "te2.3", f"--amax-history-len={n2}")
+        self.check_t5x_output(direct, self.expect("flax_mutables.", "fp8_metas", mods, arrays, "te1.8", "te2.3", n2))
+        self.t5x_te2te(m, src, small, "te1.8", f"--amax-history-len={n2}")
+        self.t5x_te2te(m, small, via, "te2.3")
+        # section 8.3: resizing before or after an F18 -> F23 migration gives the same result (algo max)
+        for name in (x for x in zarrio.list_arrays(direct) if x.startswith("flax_mutables.")):
+            a, _ = zarrio.read_array(os.path.join(direct, name))
+            b, _ = zarrio.read_array(os.path.join(via, name))
+            self.assertEqual(a.tobytes(), b.tobytes(), name)
+
+    def test_pax_f18_repeat_kv_packed_generation_then_f17_equals_f17_generation(self):
+        # section 9.3: generation in F17 = generation in F18 followed by the F18 -> F17 migration
+        m = variant(PAX, repeat=True, L=3, split_qkv=True, kv_packed=True, K=2, gated=True)
+        pax = paxgen.make_pax(m)
+        src = self.path("src")
+        paxgen.write(pax, src)
+        f18, f17, direct = self.path("f18"), self.path("f17"), self.path("direct")
+        base = ["convert", f"--input-path={src}", *m.flags("fw2te"), "-q", "--gen-fp8-meta", "--amax-history-len=4"]
+        zarrio.run(*base, f"--output-path={f18}")
+        zarrio.run(*base, f"--output-path={direct}", "--fp8-meta-format=te1.7")
+        self.te2te(f18, f17, m, "te1.7")
+        te, _ = paxgen.to_te(m, pax)
+        want = {f"mdl_vars.fp8_metas.{mod}.{leaf}": a for mod, G, layers, amax in pax_modules(m, te)
+                for leaf, a in spec.generate("te1.8", G, layers, amax, 4).items()}
+        self.check_pax_output(f18, m, want)
+        names = self.pax_fp8_arrays(direct)
+        self.assertEqual(self.pax_fp8_arrays(f17), names)
+        for n in names:
+            a, _ = zarrio.read_array(os.path.join(direct, n))
+            b, _ = zarrio.read_array(os.path.join(f17, n))
+            self.assertEqual(a.tobytes(), b.tobytes(), n)
+
     def test_inspect_names_format_and_te2fw_drops_f17(self):
         m, src, mods, _ = self.t5x_source("te1.7", 4)
         p = zarrio.run("inspect", src, "--json")
