@@ -41,6 +41,9 @@ struct ConvertFlags {
   std::string qkv_layout = "qkv_packed", gated_order = "linear_first";
   bool gen_fp8_meta = false;
   std::string amax_history_len = "1024";
+  std::string fp8_meta_format = "te1.8", fp8_format = "hybrid", fp8_margin = "0";
+  std::string fp8_collection = rules::kFp8MetasCollection;
+  std::set<std::string> fp8_flags_given;  // the FP8 flags (and --amax-history-len) on the line
   bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
   bool copy_unmapped = false;
   std::string jobs = "0";
@@ -52,6 +55,73 @@ struct ConvertFlags {
 using rules::kMaxModelDim;
 constexpr int64_t kMaxAmaxHistory = 65536;
 constexpr int64_t kMaxJobs = 1024;
+constexpr int64_t kMaxFp8Margin = 64;
+// The flags that shape FP8 metadata, for "given but does nothing" warnings.
+constexpr const char* kFp8Flags[] = {"--fp8-meta-format", "--fp8-format", "--fp8-margin",
+                                     "--fp8-collection", "--amax-history-len"};
+
+// te-fp8-format.md §9.4: which formats each framework restores, and F23's collection name.
+void check_fp8_options(const ConvertFlags& f, const rules::ModelOptions& o) {
+  const bool te2te = o.direction == rules::Direction::kTeToTe;
+  const bool given_format = f.fp8_flags_given.count("--fp8-meta-format") > 0;
+  if (te2te && o.gen_fp8_meta) {
+    fail(
+        "--gen-fp8-meta generates FP8 metadata with --direction=fw2te; --direction=te2te "
+        "rewrites the FP8 metadata the checkpoint holds (drop --gen-fp8-meta)");
+  }
+  if (te2te && !given_format) {
+    fail(
+        "--direction=te2te needs --fp8-meta-format (te1.7, te1.8 or te2.3): the format to "
+        "rewrite the checkpoint's FP8 metadata into");
+  }
+  if ((o.gen_fp8_meta || te2te) && o.framework == rules::Framework::kPax &&
+      o.fp8_meta_format == rules::Fp8MetaFormat::kTe23) {
+    fail(
+        "--fp8-meta-format=te2.3 is not available with --fw=pax: TE 2.3 removed the Praxis "
+        "layers (TransformerEngine PR #1694), so no Pax run restores F23 metadata; Pax "
+        "containers need te1.8 (from 2024-06-13) or te1.7 (before)");
+  }
+  const std::string& c = f.fp8_collection;
+  if (c.empty() || c.find_first_of("./\\ ") != std::string::npos || c == "params" ||
+      c == rules::kF17Collection) {
+    fail(
+        "--fp8-collection=\"{}\": unknown collection name: expected one flax collection key "
+        "(no '.', '/' or blank; not params or fp8_meta_collection), e.g. fp8_metas or "
+        "_overwrite_with_gradient",
+        c);
+  }
+  if (f.fp8_flags_given.count("--fp8-collection") &&
+      o.fp8_meta_format != rules::Fp8MetaFormat::kTe23 && c != rules::kFp8MetasCollection) {
+    fail(
+        "--fp8-collection={} is an unknown collection for --fp8-meta-format={}: TE before 2.3 "
+        "always uses {} (only te2.3 takes a collection name)",
+        c, rules::fp8_meta_format_flag(o.fp8_meta_format),
+        o.fp8_meta_format == rules::Fp8MetaFormat::kTe17 ? rules::kF17Collection
+                                                         : rules::kFp8MetasCollection);
+  }
+}
+
+// Warnings about the FP8 flags: F23 for T5X is unconfirmed (§12.1); flags that do nothing.
+std::vector<std::string> fp8_warnings(const ConvertFlags& f, const rules::ModelOptions& o) {
+  std::vector<std::string> out;
+  const bool writes = o.gen_fp8_meta || o.direction == rules::Direction::kTeToTe;
+  if (writes && o.fp8_meta_format == rules::Fp8MetaFormat::kTe23) {
+    out.push_back(
+        "--fp8-meta-format=te2.3 with --fw=t5x is unconfirmed (te-fp8-format.md §12.1): no T5X "
+        "run with TE >= 2.3 and FP8 was ever observed, and the F23 variables have no logical "
+        "axes, so T5X may restore them from the index, or fail on a tree mismatch while "
+        "partitioning; check a restore before training");
+  }
+  if (!writes) {
+    for (const char* flag : kFp8Flags) {
+      if (f.fp8_flags_given.count(flag)) {
+        out.push_back(fmt::format(
+            "{} does nothing without --gen-fp8-meta (fw2te) or --direction=te2te", flag));
+      }
+    }
+  }
+  return out;
+}
 
 int64_t model_dim(const std::string& text, const char* flag) {
   return parse_int_flag(text, flag, 1, kMaxModelDim);
@@ -66,7 +136,9 @@ int64_t optional_int(const std::string& text, const char* flag) {
 rules::ModelOptions to_options(const ConvertFlags& f) {
   rules::ModelOptions o;
   o.framework = f.fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
-  o.direction = f.direction == "te2fw" ? rules::Direction::kTeToFw : rules::Direction::kFwToTe;
+  o.direction = f.direction == "te2fw"   ? rules::Direction::kTeToFw
+                : f.direction == "te2te" ? rules::Direction::kTeToTe
+                                         : rules::Direction::kFwToTe;
   o.layers = model_dim(f.layers, "--num-of-layer");
   o.heads = model_dim(f.heads, "--num-of-head");
   o.head_dim = model_dim(f.head_dim, "--head-dim");
@@ -91,6 +163,13 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
   o.amax_history_len = parse_int_flag(f.amax_history_len, "--amax-history-len", 1, kMaxAmaxHistory);
+  o.amax_history_len_given = f.fp8_flags_given.count("--amax-history-len") > 0;
+  o.fp8_meta_format = *rules::parse_fp8_meta_format(f.fp8_meta_format);  // CLI11 checked it
+  o.fp8_recipe.hybrid = f.fp8_format == "hybrid";
+  o.fp8_recipe.margin =
+      static_cast<int>(parse_int_flag(f.fp8_margin, "--fp8-margin", 0, kMaxFp8Margin));
+  o.fp8_collection = f.fp8_collection;
+  check_fp8_options(f, o);
   bool pax = o.framework == rules::Framework::kPax;
   if (!pax && o.embed_dim == 0) fail("--embed-dim is required with --fw=t5x");
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {
@@ -179,6 +258,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
   for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
     fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+  for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   plan::Plan plan = plan::make_plan(source, options, settings);
   if (!f.output.empty()) {
     exec::check_output_path(f.input, f.output, f.overwrite);
@@ -238,6 +318,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
     throw;
   }
   if (show_progress) fmt::print(stderr, "\n");
+  for (const auto& w : r.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!f.quiet) {
     // "processed" is the progress bar's count; read and wrote are bytes on disk.
@@ -268,9 +349,12 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_option("--fw", f->fw, "the framework that stored (or will load) the checkpoint")
       ->required()
       ->check(CLI::IsMember({"pax", "t5x"}));
-  app.add_option("--direction", f->direction, "fw2te: framework to TE; te2fw: TE to framework")
+  app.add_option(
+         "--direction", f->direction,
+         "fw2te: framework to TE; te2fw: TE to framework; te2te: rewrite a TE checkpoint's FP8 "
+         "metadata into --fp8-meta-format (weights copied)")
       ->required()
-      ->check(CLI::IsMember({"fw2te", "te2fw", "fw2tw"}));
+      ->check(CLI::IsMember({"fw2te", "te2fw", "te2te", "fw2tw"}));
   app.add_option("--num-of-layer", f->layers, "number of Transformer layers (per stack for T5X)")
       ->required();
   app.add_option("--num-of-head", f->heads, "number of attention heads")->required();
@@ -307,11 +391,21 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_flag("--pax-mqa-drop-head-axis", f->mqa_drop_head_axis,
                "te2fw with one key/value head: write Pax key/value without the head axis ([E,H])");
   app.add_flag("--t5x-fuse-qkv", f->t5x_fuse_qkv, "the TE side uses fused QKV (fused_qkv_params)");
-  app.add_flag(
-      "--gen-fp8-meta", f->gen_fp8_meta,
-      "fw2te: generate TE >= 1.8 FP8 metadata (amax/scale per GEMM) so FP8 runs can restore");
+  app.add_flag("--gen-fp8-meta", f->gen_fp8_meta,
+               "fw2te: generate FP8 metadata (in --fp8-meta-format) so FP8 runs can restore");
+  app.add_option("--fp8-meta-format", f->fp8_meta_format,
+                 "FP8 metadata format written: te1.7 (TE <= 1.7, fp8_meta_collection), te1.8 "
+                 "(TE 1.8-2.2, amax_*/scale_*; the default), te2.3 (TE >= 2.3, "
+                 "*_amax_history/*_scale; T5X only)")
+      ->check(CLI::IsMember({"te1.7", "te1.8", "te2.3"}));
+  app.add_option("--fp8-format", f->fp8_format,
+                 "the run's FP8 recipe format: hybrid (E4M3 forward, E5M2 grad; default) or e4m3")
+      ->check(CLI::IsMember({"hybrid", "e4m3"}));
+  app.add_option("--fp8-margin", f->fp8_margin, "the run's FP8 recipe margin, 0 to 64 (default 0)");
+  app.add_option("--fp8-collection", f->fp8_collection,
+                 "te2.3: the flax collection of the FP8 metadata (default fp8_metas)");
   app.add_option("--amax-history-len", f->amax_history_len,
-                 "FP8 amax history length (default 1024)");
+                 "FP8 amax history length (default 1024; te2te: the checkpoint's)");
   if (!dry_run_only)
     app.add_flag("--dry-run", f->dry_run, "print the plan and check everything; write nothing");
   app.add_flag("--overwrite", f->overwrite,
@@ -335,7 +429,7 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   // The integer flags are read as text (parsed strictly by to_options); show them as INT.
   for (const char* name :
        {"--num-of-layer", "--num-of-head", "--head-dim", "--mlp-intermediate-dim",
-        "--amax-history-len", "--jobs", "--compression-level"}) {
+        "--amax-history-len", "--fp8-margin", "--jobs", "--compression-level"}) {
     app.get_option(name)->type_name("INT");
   }
   for (const char* name : {"--embed-dim", "--kernel-chunk-size", "--num-gqa-groups"}) {
@@ -346,6 +440,9 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
     std::set<std::string> given;
     for (const char* flag : kFrameworkSpecificFlags) {
       if (app.count(flag) > 0) given.insert(flag);
+    }
+    for (const char* flag : kFp8Flags) {
+      if (app.count(flag) > 0) f->fp8_flags_given.insert(flag);
     }
     return run_convert(*f, given);
   };

@@ -8,6 +8,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "rules/fp8_format.h"
 #include "util/checked_math.h"
 #include "util/error.h"
 
@@ -64,6 +65,9 @@ void print_index_tree(const checkpoint::T5xIndex& index) {
 
 int run_inspect(const std::string& path, bool json) {
   checkpoint::Checkpoint c = checkpoint::open_checkpoint(path);
+  std::vector<std::string> names;
+  for (const auto& a : c.arrays) names.push_back(a.name);
+  const auto fp8 = rules::detect_fp8_formats(names);
   if (json) {
     nlohmann::ordered_json out;
     out["format"] = checkpoint::format_name(c.format);
@@ -81,6 +85,12 @@ int run_inspect(const std::string& path, bool json) {
     out["files"] = nlohmann::ordered_json::array();
     for (const auto& f : c.other_entries) out["files"].push_back(f.string());
     out["problems"] = c.problems;
+    out["fp8_metadata"] = nlohmann::ordered_json::array();
+    for (const auto& f : fp8) {
+      out["fp8_metadata"].push_back({{"format", rules::fp8_meta_format_flag(f.format)},
+                                     {"collection", f.collection},
+                                     {"arrays", f.arrays}});
+    }
     fmt::print("{}\n", out.dump(2));
     return c.problems.empty() ? 0 : 2;
   }
@@ -112,6 +122,10 @@ int run_inspect(const std::string& path, bool json) {
   }
   fmt::print("total: {}, {} bytes stored, {} bytes decoded\n", count_text(c.arrays.size(), "array"),
              stored, logical);
+  for (const auto& f : fp8) {
+    fmt::print("FP8 metadata: {} (--fp8-meta-format={})\n", rules::describe_fp8_found(f),
+               rules::fp8_meta_format_flag(f.format));
+  }
   if (c.t5x_index) print_index_tree(*c.t5x_index);
   for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
   for (const auto& p : c.problems) fmt::print("problem: {}\n", p);

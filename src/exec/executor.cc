@@ -217,7 +217,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   result.bytes_processed = counters.decoded_bytes + copied_bytes;
   result.bytes_total = total;
 
-  auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root);
+  auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root, result.warnings);
   result.fp8_arrays = fp8_arrays.size();
   std::error_code ec;
   for (const auto& a : fp8_arrays) {

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "plan/plan.h"
 
@@ -35,7 +37,8 @@ struct ExecResult {
   // copied arrays. After a complete run bytes_processed == bytes_total.
   uint64_t bytes_processed = 0;
   uint64_t bytes_total = 0;
-  uint64_t peak_task_bytes = 0;  // most bytes the scheduler had in flight
+  uint64_t peak_task_bytes = 0;       // most bytes the scheduler had in flight
+  std::vector<std::string> warnings;  // found while writing (FP8 migration), for the user
 };
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);

@@ -1,7 +1,8 @@
 #pragma once
-// Writes the FP8 metadata arrays a Plan asks for (MAPPING.md, "FP8 metadata"): per TE GEMM,
-// amax_{i,w,g}_<p> (zeros, except amax_w_<p>[..., 0] = max|W| of the layer's kernel) and
-// scale_{i,w,g}_<p> (ones), float32, with a leading [L] axis under repeat.
+// Writes the FP8 metadata a Plan asks for (Plan::fp8), in its format (te-fp8-format.md §9):
+// generated from the kernel maxima of fw2te (the F18 rule, then the migration into F17 or F23, as
+// §9.3 says), or migrated from the source arrays of a te2te plan (§8.2, then resized by §8.3).
+// float32, chunk = whole array, with a leading [L] under repeat.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,8 +18,10 @@ namespace te::exec {
 using WrittenArray = std::pair<std::string, zarr::ArrayMetadata>;
 
 // `amax[g]` holds the kernel maxima of plan.fp8_gemms[g]. Arrays go to `array_root / name`.
+// Things the user should check (F17 source maxima that differ from the target recipe) are
+// appended to `warnings`.
 std::vector<WrittenArray> write_fp8_arrays(
     const plan::Plan& plan, const std::vector<std::unique_ptr<AmaxAccumulator>>& amax,
-    const std::filesystem::path& array_root);
+    const std::filesystem::path& array_root, std::vector<std::string>& warnings);
 
 }  // namespace te::exec

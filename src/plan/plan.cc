@@ -8,6 +8,8 @@
 #include <set>
 
 #include "checkpoint/checkpoint_link.h"
+#include "plan/fp8_migration.h"
+#include "plan/fp8_output.h"
 #include "plan/layout_check.h"
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
@@ -82,7 +84,10 @@ class Planner {
     for (const auto& a : ckpt.arrays) by_name_[a.name] = &a;
     plan_.options = o;
     plan_.source = &ckpt;
-    plan_.amax_history_len = o.amax_history_len;
+    plan_.fp8.history_len = o.amax_history_len;
+    plan_.fp8.format = o.fp8_meta_format;
+    plan_.fp8.recipe = o.fp8_recipe;
+    plan_.fp8.collection = fp8_collection_written(o);
   }
 
   Plan run() {
@@ -92,7 +97,7 @@ class Planner {
     }
     const bool pax = o_.framework == Framework::kPax;
     weight_category_ = pax ? "mdl_vars.params." : "target.";
-    fp8_category_ = pax ? "mdl_vars.fp8_metas." : "flax_mutables.fp8_metas.";
+    fp8_root_ = pax ? "mdl_vars." : "flax_mutables.";
     stacks_ = make_stacks(o_);
     if (!pax) {
       if (stacks_.empty()) {
@@ -537,7 +542,8 @@ class Planner {
     int fp8 = -1;
     if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat == weight_category_) {
       Fp8Gemm g;
-      g.prefix = fp8_category_ + dst_prefix_i + "." + rule.fp8->module + ".";
+      g.root = fp8_root_;
+      g.module = dst_prefix_i + "." + rule.fp8->module;
       g.postfix = rule.fp8->postfix;
       g.layers = o_.pax_repeat ? o_.layers : 0;
       g.kernel = cat + dst_prefix_i + "." + dst_side(rule).names[0];
@@ -626,24 +632,25 @@ class Planner {
   }
 
   void finish() {
-    // TE -> framework: FP8 metadata has no place in the framework model.
+    // TE -> framework: FP8 metadata (of any format) has no place in the framework model.
     if (!fw2te()) {
-      size_t fp8 = 0;
+      std::vector<std::string> fp8;
       for (const auto& [name, entry] : by_name_) {
-        bool meta = starts_with(name, fp8_category_) ||
-                    starts_with(name, o_.framework == Framework::kPax
-                                          ? "mdl_vars.fp8_meta_collection."
-                                          : "flax_mutables.fp8_meta_collection.");
-        if (meta && consumed_.insert(name).second) {
+        if (rules::parse_fp8_array_name(name) && consumed_.insert(name).second) {
           plan_.dropped.push_back(name);
-          ++fp8;
+          fp8.push_back(name);
         }
       }
-      if (fp8 > 0) {
+      if (!fp8.empty()) {
+        std::vector<std::string> formats;
+        for (const auto& f : rules::detect_fp8_formats(fp8))
+          formats.push_back(rules::describe_fp8_found(f));
         plan_.notes.push_back(
-            fmt::format("{} FP8 metadata arrays dropped (the framework model has none)", fp8));
+            fmt::format("{} FP8 metadata arrays dropped (the framework model has none): {}",
+                        fp8.size(), fmt::join(formats, "; ")));
       }
     }
+    plan_.fp8.modules = fp8_modules_of(plan_.fp8_gemms);
     for (const auto& a : ckpt_.arrays) {
       if (!consumed_.count(a.name)) plan_.copies.push_back({&a, a.name, -1});
     }
@@ -672,7 +679,7 @@ class Planner {
   std::map<std::string, const ArrayEntry*> by_name_;
   std::vector<rules::LayerStack> stacks_;
   std::map<std::string, int64_t> sizes_;
-  std::string weight_category_, fp8_category_;
+  std::string weight_category_, fp8_root_;
   std::vector<std::string> categories_;
   std::set<std::string> consumed_;
   size_t dropped_optimizer_ = 0;
@@ -686,26 +693,13 @@ std::vector<std::string> Plan::output_names() const {
     for (const auto& o : j.outputs) names.push_back(o.name);
   }
   for (const auto& c : copies) names.push_back(c.target_name);
-  for (const auto& g : fp8_gemms) {
-    for (auto& n : g.array_names()) names.push_back(std::move(n));
-  }
-  return names;
-}
-
-std::string Fp8Gemm::array_name(const std::string& kind, const std::string& tensor) const {
-  return fmt::format("{}{}_{}_{}", prefix, kind, tensor, postfix);
-}
-
-std::vector<std::string> Fp8Gemm::array_names() const {
-  std::vector<std::string> names;
-  for (const char* kind : {"amax", "scale"}) {
-    for (const char* t : {"i", "w", "g"}) names.push_back(array_name(kind, t));
-  }
+  for (auto& n : fp8.array_names()) names.push_back(std::move(n));
   return names;
 }
 
 Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
                const PlanSettings& settings) {
+  if (options.direction == Direction::kTeToTe) return plan_fp8_migration(source, options, settings);
   return Planner(source, options, settings).run();
 }
 
@@ -768,16 +762,7 @@ std::string describe(const Plan& plan) {
                          c.source->metadata.dtype.name(), shape_string(c.source->metadata.shape));
     }
   }
-  if (!plan.fp8_gemms.empty()) {
-    out += fmt::format("{} FP8 metadata arrays generated (amax history {}):\n",
-                       plan.fp8_gemms.size() * 6, plan.amax_history_len);
-    for (const auto& g : plan.fp8_gemms) {
-      std::string lead = g.layers > 0 ? fmt::format("{},", g.layers) : "";
-      out +=
-          fmt::format("  + {}{{amax,scale}}_{{i,w,g}}_{} float32 [{}{}] / [{}1], amax_w from {}\n",
-                      g.prefix, g.postfix, lead, plan.amax_history_len, lead, g.kernel);
-    }
-  }
+  out += describe_fp8_output(plan);
   if (!plan.file_copies.empty()) {
     out += fmt::format("{} other files copied:\n", plan.file_copies.size());
     for (const auto& f : plan.file_copies) out += fmt::format("  = {}\n", f.string());

@@ -4,11 +4,13 @@
 // (possibly under a new name), the files copied, the arrays left out, and the FP8 metadata to
 // generate. `--dry-run` prints it; the executor runs it.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "rules/fp8_format.h"
 #include "rules/model_options.h"
 #include "transform/rearrangement.h"
 #include "zarr/codec.h"
@@ -37,20 +39,43 @@ struct ArrayCopy {
   int fp8_gemm = -1;  // index into Plan::fp8_gemms fed with max|W| of the copied array
 };
 
-// The FP8 metadata of one TE GEMM: amax_{i,w,g}_<postfix> [hist] and scale_{i,w,g}_<postfix> [1],
-// with a leading [layers] axis for a repeat stack.
+// One TE GEMM whose FP8 metadata is generated (fw2te --gen-fp8-meta): max|W| of `kernel` is its
+// kernel amax. Its arrays are those of the Fp8Module it belongs to.
 struct Fp8Gemm {
-  std::string
-      prefix;  // full name prefix ending in '.', e.g. "mdl_vars.fp8_metas.lm....attention.qkv."
-  int postfix = 0;
+  std::string root;    // "mdl_vars." (Pax) or "flax_mutables." (T5X)
+  std::string module;  // TE module path, e.g. "lm.transformer....attention.qkv"
+  int postfix = 0;     // GEMM index in the module (1: LayerNormMLP's wo)
   int64_t layers = 0;  // 0: no layer axis
-  std::string kernel;  // the converted kernel whose max|W| goes into amax_w_<postfix>[0]
+  std::string kernel;  // the converted kernel whose max|W| is the GEMM's kernel amax
   std::shared_ptr<const zarr::Codec> codec;
+};
 
-  // "<prefix><amax|scale>_<i|w|g>_<postfix>".
-  std::string array_name(const std::string& kind, const std::string& tensor) const;
-  // The six arrays, amax_{i,w,g} then scale_{i,w,g}.
+// The FP8 metadata of one TE module in the output (one module holds G GEMMs; F17 stores them as
+// rows of one set of arrays, F18/F23 as one set per GEMM): generated from Plan::fp8_gemms, or
+// migrated from the source arrays of another format.
+struct Fp8Module {
+  std::string root;    // "mdl_vars." or "flax_mutables."
+  std::string module;  // path below the collection
+  int gemms = 1;
+  int64_t layers = 0;  // 0: no layer axis
+  std::shared_ptr<const zarr::Codec> codec;
+  std::vector<int> generated_from;  // generation: indices into Plan::fp8_gemms, one per GEMM
+  // Migration: the module's arrays in the source format, by leaf name.
+  std::map<std::string, const checkpoint::ArrayEntry*> source;
+};
+
+// What FP8 metadata the output holds, in which format (te-fp8-format.md §9).
+struct Fp8Output {
+  rules::Fp8MetaFormat format = rules::Fp8MetaFormat::kTe18;
+  rules::Fp8Recipe recipe;
+  std::string collection = rules::kFp8MetasCollection;  // the collection written
+  int64_t history_len = 0;
+  std::optional<rules::Fp8MetaFormat> source_format;  // migration (te2te): the format read
+  std::vector<Fp8Module> modules;
+
+  // "<root><collection>.<module>.<leaf>" of every array written, module by module.
   std::vector<std::string> array_names() const;
+  std::string array_name(const Fp8Module& m, const std::string& leaf) const;
 };
 
 struct PlanSettings {
@@ -69,7 +94,7 @@ struct Plan {
   std::vector<fs::path> file_copies;  // relative to the source path
   std::vector<std::string> dropped;   // arrays left out of the output
   std::vector<Fp8Gemm> fp8_gemms;
-  int64_t amax_history_len = 0;
+  Fp8Output fp8;                      // modules empty: no FP8 metadata written
   std::vector<std::string> notes;     // information for the user
   std::vector<std::string> warnings;  // things the user should check (printed as warnings)
 

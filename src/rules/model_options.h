@@ -4,10 +4,13 @@
 #include <map>
 #include <string>
 
+#include "rules/fp8_format.h"
+
 namespace te::rules {
 
 enum class Framework { kPax, kT5x };
-enum class Direction { kFwToTe, kTeToFw };
+// kTeToTe: a TE-side checkpoint stays TE; its FP8 metadata is rewritten into another format.
+enum class Direction { kFwToTe, kTeToFw, kTeToTe };
 enum class QkvLayout { kQkvPacked, kKvPacked };
 // Order of the two branches stacked into TE's gated wi_kernel.
 enum class GatedOrder {
@@ -40,6 +43,11 @@ struct ModelOptions {
   GatedOrder gated_order = GatedOrder::kLinearFirst;
   bool gen_fp8_meta = false;
   int64_t amax_history_len = 1024;
+  // te2te: false keeps the source's history length (--amax-history-len not given).
+  bool amax_history_len_given = false;
+  Fp8MetaFormat fp8_meta_format = Fp8MetaFormat::kTe18;  // --fp8-meta-format
+  Fp8Recipe fp8_recipe;                                  // --fp8-format, --fp8-margin
+  std::string fp8_collection = kFp8MetasCollection;      // F23's collection (--fp8-collection)
 
   int64_t kv_heads() const { return gqa_groups > 0 ? gqa_groups : heads; }
 

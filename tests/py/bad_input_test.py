@@ -270,6 +270,95 @@ class BadInputTest(unittest.TestCase):
         zarrio.write_array(qkv, data, dtype)
         self.convert("fp8-nan", "--gen-fp8-meta")
 
+    # --- FP8 metadata formats (te-fp8-format.md) -------------------------------------------------
+    def pax_te(self, fp8=("fp8_metas",), hist=4, drop=None, dtype="<f4"):
+        """A Pax TE-side checkpoint with F18 metadata in each collection of `fp8` (or F17 for
+        fp8_meta_collection) for every GEMM module of the example model."""
+        m = paxgen.Model(L=2, N=4, H=16, E=64, F=128, opt=False)
+        te, _ = paxgen.to_te(m, paxgen.make_pax(m))
+        for coll in fp8:
+            for prefix in m.pax_layer_prefixes():
+                base = f"mdl_vars.{coll}.{m.te_layer_prefix(prefix)}."
+                for module, gemms in (("attention.qkv", 1), ("attention.out", 1), ("mlp", 2)):
+                    if coll == "fp8_meta_collection":
+                        leaves = {"fp8_max": [3 * gemms, 1], "fp8_meta_amax": [3 * gemms, hist],
+                                  "fp8_meta_scale": [3 * gemms, 1], "fp8_meta_scale_inv": [3 * gemms, 1]}
+                    else:
+                        leaves = {f"{k}_{t}_{p}": [hist if k == "amax" else 1]
+                                  for p in range(gemms) for k in ("amax", "scale") for t in "iwg"}
+                    for leaf, shape in leaves.items():
+                        name = base + module + "." + leaf
+                        if name != drop:
+                            zd = dtype if leaf == "amax_w_0" and module == "attention.out" else "<f4"
+                            te.arrays[name] = paxgen.Arr(np.ones(shape, np.dtype(zd)), zd)
+        paxgen.write(te, self.src)
+        return self.src
+
+    TE2TE = ["--direction=te2te"]
+
+    def test_fp8_te23_pax(self):
+        self.pax()
+        self.convert("fp8-te23-pax", "--gen-fp8-meta", "--fp8-meta-format=te2.3")
+        self.pax_te()
+        self.convert("fp8-te23-pax", *self.TE2TE, "--fp8-meta-format=te2.3")
+
+    def test_fp8_collection_name(self):
+        self.t5x()
+        self.convert("fp8-collection-name", "--gen-fp8-meta", "--fp8-meta-format=te2.3", "--fp8-collection=my.fp8",
+                     flags=T5X)
+
+    def test_fp8_collection_format(self):
+        self.pax()
+        self.convert("fp8-collection-format", "--gen-fp8-meta", "--fp8-collection=mine")
+
+    def test_te2te_unknown_collection(self):
+        self.pax_te(fp8=("my_fp8",))
+        self.convert("te2te-unknown-collection", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_te2te_history_zero(self):
+        self.pax_te()
+        self.convert("te2te-history-zero", *self.TE2TE, "--fp8-meta-format=te1.7", "--amax-history-len=0")
+
+    def test_te2te_framework_side(self):
+        self.pax()
+        self.convert("te2te-framework-side", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_te2te_no_fp8(self):
+        self.pax_te(fp8=())
+        self.convert("te2te-no-fp8", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_te2te_no_format(self):
+        self.pax_te()
+        self.convert("te2te-no-format", *self.TE2TE)
+
+    def test_te2te_gen(self):
+        self.pax_te()
+        self.convert("te2te-gen", *self.TE2TE, "--fp8-meta-format=te1.7", "--gen-fp8-meta")
+
+    def test_te2te_mixed(self):
+        self.pax_te(fp8=("fp8_metas", "fp8_meta_collection"))
+        self.convert("te2te-mixed", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_te2te_incomplete(self):
+        self.pax_te(drop="mdl_vars.fp8_metas." + LAYER0[len("mdl_vars.params."):] +
+                    "transformerlayer.cld.attention.out.scale_g_0")
+        self.convert("te2te-incomplete", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_te2te_fp8_dtype(self):
+        self.pax_te(dtype="<f8")
+        self.convert("te2te-fp8-dtype", *self.TE2TE, "--fp8-meta-format=te1.7")
+
+    def test_warn_fp8_te23_t5x(self):
+        self.t5x()
+        self.check("warn-fp8-te23-t5x", ["plan", "--input-path", self.src, *T5X, "--gen-fp8-meta",
+                                         "--fp8-meta-format=te2.3"], exit_code=0)
+
+    def test_warn_fp8_flags(self):
+        self.pax()
+        self.check("warn-fp8-flags", ["plan", "--input-path", self.src, *PAX, "--fp8-format=e4m3"], exit_code=0)
+        quiet = zarrio.run("plan", "--input-path", self.src, *PAX, "--gen-fp8-meta", "--fp8-format=e4m3")
+        self.assertNotIn("warning", quiet.stderr)
+
     def test_adafactor(self):
         self.pax()
         name = "opt_states_0_2.vr.params." + LAYER0[len("mdl_vars.params."):] + "self_attention.post.w"
