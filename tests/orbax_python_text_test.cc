@@ -149,7 +149,7 @@ sys.stdout.write(json.dumps(json.load(open(sys.argv[1], encoding='utf-8'))))
 )PY",
                                     {(tmp / "doc.json").string()});
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(python_json_dumps(nlohmann::ordered_json::parse(doc)), expected);
+  EXPECT_EQ(python_json_dumps_ascii(nlohmann::ordered_json::parse(doc)), expected);
 }
 
 TEST(PythonText, InvalidUtf8IsAnError) {

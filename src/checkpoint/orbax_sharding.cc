@@ -210,7 +210,7 @@ std::optional<std::string> OrbaxSharding::derive_entry(const std::string& source
   }
   if (copy) return src->value;
   desc["partition_spec"] = nlohmann::ordered_json::array();
-  return python_json_dumps(desc);
+  return python_json_dumps_ascii(desc);
 }
 
 bool OrbaxSharding::add_derived(const std::string& name, const std::string& source,

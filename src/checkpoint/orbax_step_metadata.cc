@@ -45,7 +45,7 @@ OrbaxCheckpointMetadata OrbaxCheckpointMetadata::parse(const std::string& text,
 }
 
 std::string OrbaxCheckpointMetadata::emit() const {
-  return python_json_dumps(document_);
+  return python_json_dumps_ascii(document_);
 }
 
 std::vector<std::string> OrbaxCheckpointMetadata::item_names() const {
@@ -130,7 +130,7 @@ OrbaxArrayMetadatas OrbaxArrayMetadatas::parse(const std::string& text, const st
 }
 
 std::string OrbaxArrayMetadatas::emit() const {
-  return python_json_dumps(document_);
+  return python_json_dumps_ascii(document_);
 }
 
 std::vector<OrbaxArrayMetadataEntry> OrbaxArrayMetadatas::entries() const {

@@ -154,7 +154,7 @@ std::string OrbaxTreeMetadata::emit() const {
     tree[e.tuple_key] = std::move(body);
   }
   doc["tree_metadata"] = std::move(tree);
-  return python_json_dumps(doc);
+  return python_json_dumps_ascii(doc);
 }
 
 const OrbaxTreeEntry* OrbaxTreeMetadata::find(const std::string& name) const {

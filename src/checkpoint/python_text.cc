@@ -270,7 +270,7 @@ std::string python_json_string(std::string_view utf8) {
   return out;
 }
 
-std::string python_json_dumps(const nlohmann::ordered_json& value) {
+std::string python_json_dumps_ascii(const nlohmann::ordered_json& value) {
   std::string out;
   dump(value, out);
   return out;

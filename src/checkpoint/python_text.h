@@ -27,8 +27,10 @@ std::string python_tuple_repr(const std::vector<std::string>& items);
 // repr(x) of a float as json.dumps writes it (NaN, Infinity, -Infinity for the non-finite).
 std::string python_float_repr(double x);
 
-// json.dumps(value) with Python's defaults. Numbers: integers as decimal, floats as repr().
-std::string python_json_dumps(const nlohmann::ordered_json& value);
+// json.dumps(value) with Python's defaults (ensure_ascii=True). Numbers: integers as decimal,
+// floats as repr(). (pax_metadata.h's python_json_dumps keeps non-ASCII as UTF-8 and uses
+// nlohmann's float form; this one is byte-exact for any input.)
+std::string python_json_dumps_ascii(const nlohmann::ordered_json& value);
 // The JSON string literal json.dumps writes for `utf8` (ensure_ascii: \uXXXX, surrogate pairs).
 std::string python_json_string(std::string_view utf8);
 
