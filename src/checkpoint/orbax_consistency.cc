@@ -81,7 +81,8 @@ std::vector<OrbaxFinding> check_orbax_item(const OrbaxItemLayout& item, const st
           add(out, S::kProblem, K::kLeafWithoutMetadataKey,
               "leaf '" + leaf.name + "' of " + source + " has chunks in " + store + " but no '" +
                   metadata_key(leaf.name, ".zarray") + "' or '" +
-                  metadata_key(leaf.name, "zarr.json") + "' (TensorStore cannot open it)");
+                  metadata_key(leaf.name, "zarr.json") + "' (" + where +
+                  "; TensorStore cannot open it)");
         } else {
           add(out, S::kProblem, K::kLeafWithoutData,
               "leaf '" + leaf.name + "' of " + source + " has no data: no key '" +
