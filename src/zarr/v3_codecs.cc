@@ -42,7 +42,8 @@ int int_member(const nlohmann::json& config, const char* key, int fallback, int 
 void no_unknown_members(const nlohmann::json& config, std::initializer_list<const char*> known,
                         const std::string& where, const std::string& codec) {
   if (!config.is_object()) fail("{}: codec \"{}\": configuration must be an object", where, codec);
-  for (const auto& [key, value] : config.items()) {
+  for (const auto& item : config.items()) {
+    const std::string& key = item.key();  // a named variable: clang 14 cannot capture bindings
     if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) ==
         known.end()) {
       fail("{}: codec \"{}\" has an unknown configuration member \"{}\"", where, codec, key);
