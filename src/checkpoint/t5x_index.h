@@ -24,6 +24,10 @@ struct TensorStoreSpec {
   Shape shape;
   Shape chunks;
   nlohmann::json compressor;  // null when the spec does not say
+  // The spec's kvstore (null for TensorStore < 0.1.14's top-level "path"); its driver, "file"
+  // when the spec does not say.
+  nlohmann::json kvstore;
+  std::string driver = "file";
 
   // The metadata TensorStore would find in the folder's .zarray (used when .zarray is absent).
   zarr::ArrayMetadata to_metadata(const std::string& where) const;

@@ -74,9 +74,9 @@ int run_inspect(const std::string& path, bool json) {
            {"shape", a.metadata.shape},
            {"dtype", a.metadata.dtype.name()},
            {"chunks", a.metadata.chunks},
-           {"compressor", a.inline_array ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
+           {"compressor", a.is_inline() ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
            {"stored_bytes", a.stored_bytes},
-           {"inline", a.inline_array.has_value()}});
+           {"inline", a.is_inline()}});
     }
     out["files"] = nlohmann::ordered_json::array();
     for (const auto& f : c.other_entries) out["files"].push_back(f.string());
@@ -93,8 +93,8 @@ int run_inspect(const std::string& path, bool json) {
   for (const auto& a : c.arrays) {
     const auto& m = a.metadata;
     rows.push_back({a.name, shape_string(m.shape), m.dtype.name(),
-                    a.inline_array ? "inline" : shape_string(m.chunks),
-                    a.inline_array ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
+                    a.is_inline() ? "inline" : shape_string(m.chunks),
+                    a.is_inline() ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
     // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of
     // many saturates rather than wraps.

@@ -5,9 +5,11 @@
 
 #include <cstdio>
 
+#include "checkpoint/array_folder.h"
 #include "cli/commands.h"
 #include "util/checked_math.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/parse_number.h"
 #include "zarr/array.h"
 
@@ -55,7 +57,7 @@ void write_array_to_stdout(const zarr::ZarrArray& array) {
     box.start[0] = start;
     box.size[0] = std::min(m.chunks[0], m.shape[0] - start);
     auto bytes = checked_product(box.size, static_cast<int64_t>(m.dtype.itemsize));
-    if (!bytes) fail("{}: internal error: slab size overflows", array.path().string());
+    if (!bytes) fail("{}: internal error: slab size overflows", array.describe());
     Bytes slab(static_cast<size_t>(*bytes));
     array.read_region(box, slab);
     write_stdout(slab);
@@ -68,7 +70,7 @@ Runner add_zarr_cat_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   app.add_option("array", *path, "zarr array folder")->required();
   return [path] {
-    write_array_to_stdout(zarr::ZarrArray::open(*path));
+    write_array_to_stdout(checkpoint::open_array_folder(*path));
     return 0;
   };
 }
@@ -109,7 +111,7 @@ Runner add_zarr_write_command(CLI::App& app) {
            num_elements(meta.shape) * static_cast<int64_t>(meta.dtype.itemsize), a->dtype,
            shape_string(meta.shape));
     }
-    zarr::ZarrArray::create(a->path, meta).write_all(data);
+    checkpoint::create_array_folder(a->path, meta).write_all(data);
     return 0;
   };
 }

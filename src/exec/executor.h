@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "kvstore/kvstore.h"
 #include "plan/plan.h"
 
 namespace te::exec {
@@ -44,5 +45,10 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
 // links are never followed: one that stays inside `root` is recreated as the same link, one that
 // leaves it is an error naming it (see checkpoint_link.h). Returns the bytes of the files copied.
 uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root);
+
+// Copies every value of `array` (its .zarray and chunks) into `to` under `to_prefix`, value by
+// value through the stores (their fast paths apply). Returns the bytes copied.
+uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
+                         const std::string& to_prefix);
 
 }  // namespace te::exec

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "checkpoint/array_folder.h"
 #include "zarr/array.h"
 
 namespace te::exec {
@@ -20,7 +21,7 @@ std::vector<WrittenArray> write_fp8_arrays(
       Bytes data(values.size() * sizeof(float));
       std::memcpy(data.data(), values.data(), data.size());
       auto meta = zarr::ArrayMetadata::make(shape, shape, f32, gemm.codec);
-      zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+      checkpoint::create_array_folder(array_root / name, meta).write_all(data);
       written.emplace_back(name, meta);
     };
     for (const char* t : {"i", "w", "g"}) {

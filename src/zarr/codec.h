@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "util/bytes.h"
-#include "util/file.h"
+#include "util/byte_stream.h"
 
 namespace te::zarr {
 
