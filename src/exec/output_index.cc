@@ -34,7 +34,10 @@ void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_di
     }
   }
   for (const auto& c : plan.copies) {
-    if (c.target_name == c.source->name) continue;  // its leaf is untouched
+    // Its leaf is untouched, unless the array came from another store (an OCDBT database): the
+    // copy is a folder of the output now.
+    bool from_other_store = !c.source->folder && !c.source->is_inline();
+    if (c.target_name == c.source->name && !from_other_store) continue;
     index.set(c.target_name, c.source->is_inline()
                                  ? checkpoint::encode_inline_array(c.source->to_inline_array())
                                  : T5xIndex::make_spec_leaf(c.target_name, c.source->metadata));
