@@ -12,6 +12,7 @@
 
 #include "checkpoint/inline_array.h"
 #include "checkpoint/t5x_index.h"
+#include "kvstore/file/output_transaction.h"
 #include "kvstore/kvstore.h"
 #include "zarr/array.h"
 #include "zarr/metadata.h"
@@ -70,6 +71,6 @@ struct Checkpoint {
 Checkpoint open_checkpoint(const fs::path& path);
 
 // The marker te-ckpt puts in the name of its temporary output folders.
-inline constexpr const char* kTempMarker = ".te-ckpt-tmp-";
+inline constexpr const char* kTempMarker = kv::kTempMarker;
 
 }  // namespace te::checkpoint

@@ -7,12 +7,12 @@
 #include <mutex>
 #include <thread>
 
-#include "checkpoint/checkpoint_link.h"
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/fp8_arrays.h"
 #include "exec/output_index.h"
 #include "exec/worker_pool.h"
+#include "kvstore/file/copy_tree.h"
 #include "kvstore/file/file_store.h"
 #include "kvstore/memory/memory_store.h"
 #include "util/error.h"
@@ -42,26 +42,6 @@ struct Output {
 };
 
 }  // namespace
-
-uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root) {
-  std::error_code ec;
-  auto status = fs::symlink_status(from, ec);
-  if (ec) fail("cannot read {}: {}", from.string(), ec.message());
-  if (fs::is_symlink(status)) {
-    checkpoint::copy_link_within(from, to, root);
-    return 0;
-  }
-  if (fs::is_directory(status)) {
-    fs::create_directories(to);
-    uint64_t total = 0;
-    for (const auto& e : fs::directory_iterator(from))
-      total += copy_tree(e.path(), to / e.path().filename(), root);
-    return total;
-  }
-  if (!fs::is_regular_file(status))
-    fail("{}: not a regular file or folder; refusing to copy it", from.string());
-  return copy_file_bytes(from, to);
-}
 
 uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
                          const std::string& to_prefix) {
@@ -172,7 +152,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                                                ? out.array_root / fs::relative(*copy.source->folder,
                                                                                src.array_root)
                                                : out.folder(copy.target_name);
-                         copy_tree(*copy.source->folder, target, src.path);
+                         kv::copy_tree(*copy.source->folder, target, src.path);
                        } else if (!copy.source->is_inline()) {
                          // An array in another store (an OCDBT database): its keys, one by one.
                          copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
@@ -183,7 +163,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   }
   for (const auto& f : plan.file_copies) {
     tasks.push_back(
-        {0, 0, [&, f] { file_bytes += copy_tree(src.path / f, out_dir / f, src.path); }});
+        {0, 0, [&, f] { file_bytes += kv::copy_tree(src.path / f, out_dir / f, src.path); }});
     result.files_copied++;
   }
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "checkpoint/checkpoint_link.h"
+#include "kvstore/file/file_links.h"
 #include "plan/layout_check.h"
 #include "rules/pax_rules.h"
 #include "rules/t5x_rules.h"
@@ -648,10 +648,10 @@ class Planner {
     }
     // Array folders are copied as trees: their links are judged now, so a dry run refuses them.
     for (const auto& c : plan_.copies) {
-      if (c.source->folder) checkpoint::check_links_within(*c.source->folder, ckpt_.path);
+      if (c.source->folder) kv::check_links_within(*c.source->folder, ckpt_.path);
     }
     for (const auto& f : ckpt_.other_entries) {
-      checkpoint::check_links_within(ckpt_.path / f, ckpt_.path);
+      kv::check_links_within(ckpt_.path / f, ckpt_.path);
       plan_.file_copies.push_back(f);
     }
     // Generated FP8 arrays must not collide with anything.
