@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 // A TensorStore spec leaf, as far as te-ckpt needs it.
 struct TensorStoreSpec {
-  std::string folder;  // kvstore.path relative to the checkpoint folder, without a trailing '/'
+  // kvstore.path without a trailing '/': for the file drivers the array folder relative to the
+  // checkpoint folder; for ocdbt the array's key prefix inside the database.
+  std::string folder;
   std::string dtype_name;
   Shape shape;
   Shape chunks;
