@@ -14,8 +14,8 @@
 #include <string>
 #include <utility>
 
-#include "util/bytes.h"
 #include "util/byte_stream.h"
+#include "util/bytes.h"
 
 namespace te::zarr {
 
