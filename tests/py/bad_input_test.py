@@ -159,9 +159,8 @@ class BadInputTest(unittest.TestCase):
         os.rename(db, self.src)
         self.check("ocdbt-corrupt-chunk", ["zarr-cat", os.path.join(self.src, qkv)])
 
-    def test_t5x_remote_driver(self):
-        # A T5X index whose spec leaf names a remote kvstore driver: refused by name, never read
-        # as a local path.
+    def t5x_with_driver(self, kvstore):
+        """A T5X index whose first spec leaf names `kvstore` (its path kept)."""
         self.t5x()
         index_path = os.path.join(self.src, "checkpoint")
         with open(index_path, "rb") as f:
@@ -178,10 +177,18 @@ class BadInputTest(unittest.TestCase):
             return None
 
         spec = first_spec(index["optimizer"])
-        spec["kvstore"] = {"driver": "gcs", "bucket": "my-bucket", "path": spec["kvstore"]["path"]}
+        spec["kvstore"] = dict(kvstore, path=spec["kvstore"]["path"])
         with open(index_path, "wb") as f:
             f.write(msgpack.packb(index, use_bin_type=True))
+
+    def test_t5x_remote_driver(self):
+        # Remote storage is refused by name, never read as a local path.
+        self.t5x_with_driver({"driver": "gcs", "bucket": "my-bucket"})
         self.convert("t5x-remote-driver", flags=T5X)
+
+    def test_t5x_unknown_driver(self):
+        self.t5x_with_driver({"driver": "zip"})
+        self.convert("t5x-unknown-driver", flags=T5X)
 
     def test_truncated_chunk(self):
         self.pax(codec="gzip")
