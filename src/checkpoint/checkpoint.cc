@@ -7,6 +7,7 @@
 #include "kvstore/file/file_store.h"
 #include "kvstore/memory/memory_store.h"
 #include "kvstore/open_spec.h"
+#include "kvstore/prefixed_store.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "zarr/array.h"
@@ -75,12 +76,26 @@ ArrayEntry inline_entry(const std::string& name, const InlineArray& a,
 }
 
 // An array whose spec names a kvstore other than a plain folder (an OCDBT database): opened
-// through the spec; the driver's own checks refuse remote and unknown drivers by name.
+// through the spec; the driver's own checks refuse remote and unknown drivers by name. A database
+// is opened once for all the arrays in it (`databases`, by the spec without its "path").
 ArrayEntry spec_store_entry(const T5xLeaf& leaf, const fs::path& array_root,
-                            const std::string& where, zarr::ArrayMetadata from_spec) {
+                            const std::string& where, zarr::ArrayMetadata from_spec,
+                            std::map<std::string, std::shared_ptr<const kv::KvStore>>& databases) {
   std::shared_ptr<const kv::KvStore> store;
   try {
-    store = kv::open_kvstore_spec(leaf.spec->kvstore, array_root);
+    nlohmann::json base = leaf.spec->kvstore;
+    std::string path;
+    if (base.is_object() && base.contains("path") && base["path"].is_string()) {
+      path = base["path"].get<std::string>();
+      base.erase("path");
+    }
+    auto& db = databases[base.dump()];
+    if (!db) db = kv::open_kvstore_spec(base, array_root);
+    store = db;
+    if (!path.empty()) {
+      if (path.back() != '/') path += '/';
+      store = std::make_shared<kv::PrefixedStore>(db, path);
+    }
   } catch (const Error& e) {
     fail("{}: {}", where, e.what());
   }
@@ -116,6 +131,7 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
   std::vector<std::string> indexed_folders;
   auto files = std::make_shared<const kv::FileStore>(ckpt.array_root);
   auto inline_store = std::make_shared<kv::MemoryStore>("inline arrays of " + index_file.string());
+  std::map<std::string, std::shared_ptr<const kv::KvStore>> databases;
   for (const T5xLeaf& leaf : ckpt.t5x_index->leaves()) {
     std::string where = index_file.string() + ": " + leaf.path;
     if (leaf.inline_array) {
@@ -126,7 +142,7 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
     const TensorStoreSpec& spec = *leaf.spec;
     zarr::ArrayMetadata from_spec = spec.to_metadata(where);
     if (spec.driver != "file" && spec.driver != "gfile") {
-      ckpt.arrays.push_back(spec_store_entry(leaf, ckpt.array_root, where, from_spec));
+      ckpt.arrays.push_back(spec_store_entry(leaf, ckpt.array_root, where, from_spec, databases));
       continue;
     }
     fs::path folder = ckpt.array_root / spec.folder;
