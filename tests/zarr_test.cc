@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "checkpoint/array_folder.h"
+#include "kvstore/file/file_store.h"
 #include "test_util.h"
 #include "util/file.h"
 #include "zarr/array.h"
@@ -553,10 +555,10 @@ TEST(ZarrArray, WriteAllStoresEveryPaddedChunkAndReadsBack) {
       for (auto& b : data) b &= std::byte{1};
     }
     fs::path dir = tmp / "arr";
-    ZarrArray::create(dir, meta).write_all(data);
+    checkpoint::create_array_folder(dir, meta).write_all(data);
     EXPECT_EQ(to_string(read_bytes(dir / ".zarray")), meta.to_json_string());
 
-    ZarrArray array = ZarrArray::open(dir);
+    ZarrArray array = checkpoint::open_array_folder(dir);
     EXPECT_EQ(array.metadata().shape, c.shape);
     EXPECT_TRUE(array.read_all() == data);
 
@@ -583,7 +585,7 @@ TEST(ZarrArray, RegionReadsOfArbitraryBoxes) {
                                     codec_from_json(json::parse(c.compressor), "t"));
     size_t item = meta.dtype.itemsize;
     Bytes data = random_bytes(static_cast<size_t>(num_elements(c.shape)) * item, 32);
-    ZarrArray array = ZarrArray::create(tmp / "a", meta);
+    ZarrArray array = checkpoint::create_array_folder(tmp / "a", meta);
     array.write_all(data);
     for (int trial = 0; trial < 25; ++trial) {
       Box box{Shape(c.shape.size()), Shape(c.shape.size())};
@@ -634,7 +636,7 @@ TEST(ZarrArray, EdgeChunksAreCroppedWhateverThePaddingHolds) {
         expected_chunk(data, shape, chunks, ci, 4, std::byte{0xee});
   }
   write_raw_array(tmp / "a", zarray_with({{"chunks", "[2,2]"}}), files);
-  EXPECT_TRUE(ZarrArray::open(tmp / "a").read_all() == data);
+  EXPECT_TRUE(checkpoint::open_array_folder(tmp / "a").read_all() == data);
 }
 
 TEST(ZarrArray, MissingChunksReadAsFillValue) {
@@ -663,25 +665,27 @@ TEST(ZarrArray, MissingChunksReadAsFillValue) {
   };
   std::set<std::string> missing = {"0.1", "2.0"};
   write_without(tmp / "null", zarray_with({{"chunks", "[2,2]"}}), missing);
-  expect_with_fill(ZarrArray::open(tmp / "null").read_all(), missing, {0, 0, 0, 0});
+  expect_with_fill(checkpoint::open_array_folder(tmp / "null").read_all(), missing, {0, 0, 0, 0});
 
   write_without(tmp / "nan", zarray_with({{"fill_value", "\"NaN\""}, {"chunks", "[2,2]"}}),
                 missing);
-  expect_with_fill(ZarrArray::open(tmp / "nan").read_all(), missing, {0x00, 0x00, 0xc0, 0x7f});
+  expect_with_fill(checkpoint::open_array_folder(tmp / "nan").read_all(), missing,
+                   {0x00, 0x00, 0xc0, 0x7f});
 
   write_without(tmp / "big",
                 zarray_with({{"fill_value", "-2"}, {"dtype", "\">i4\""}, {"chunks", "[2,2]"}}),
                 missing);
-  expect_with_fill(ZarrArray::open(tmp / "big").read_all(), missing, {0xff, 0xff, 0xff, 0xfe});
+  expect_with_fill(checkpoint::open_array_folder(tmp / "big").read_all(), missing,
+                   {0xff, 0xff, 0xff, 0xfe});
 
   // All chunks missing: only .zarray (2021-era all-zero arrays).
   std::set<std::string> all = {"0.0", "0.1", "1.0", "1.1", "2.0", "2.1"};
   write_without(tmp / "empty",
                 zarray_with({{"compressor", R"({"id":"gzip","level":1})"}, {"chunks", "[2,2]"}}),
                 all);
-  expect_with_fill(ZarrArray::open(tmp / "empty").read_all(), all, {0, 0, 0, 0});
+  expect_with_fill(checkpoint::open_array_folder(tmp / "empty").read_all(), all, {0, 0, 0, 0});
   // A streaming reader over a missing chunk yields the fill value too.
-  auto reader = ZarrArray::open(tmp / "nan").open_chunk({0, 1});
+  auto reader = checkpoint::open_array_folder(tmp / "nan").open_chunk({0, 1});
   Bytes chunk(16);
   reader->read(std::span(chunk).first(5));
   reader->read(std::span(chunk).subspan(5));
@@ -703,7 +707,7 @@ TEST(ZarrArray, FortranOrderChunks) {
       zarray_with(
           {{"order", "\"F\""}, {"dtype", "\"<u2\""}, {"shape", "[5,3,4]"}, {"chunks", "[2,3,3]"}}),
       files);
-  ZarrArray array = ZarrArray::open(tmp / "f");
+  ZarrArray array = checkpoint::open_array_folder(tmp / "f");
   EXPECT_TRUE(array.read_all() == data);
   EXPECT_TRUE(array.read_chunk({1, 0, 1}) == expected_chunk(data, shape, chunks, {1, 0, 1}, 2));
   // The streaming reader also serves C order.
@@ -728,8 +732,8 @@ TEST(ZarrArray, SlashSeparatedKeys) {
   }
   write_raw_array(tmp / "s", zarray_with({{"dimension_separator", "\"/\""}, {"chunks", "[2,2]"}}),
                   files);
-  ZarrArray array = ZarrArray::open(tmp / "s");
-  EXPECT_EQ(array.chunk_path({2, 1}), tmp / "s" / "2" / "1");
+  ZarrArray array = checkpoint::open_array_folder(tmp / "s");
+  EXPECT_EQ(array.chunk_key({2, 1}), "2/1");
   EXPECT_TRUE(array.read_all() == data);
 }
 
@@ -737,10 +741,10 @@ TEST(ZarrArray, ExtraFilesAreIgnored) {
   TempDir tmp;
   Bytes data = random_bytes(15 * 4, 37);
   auto meta = ArrayMetadata::make({5, 3}, {2, 2}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
-  ZarrArray::create(tmp / "a", meta).write_all(data);
+  checkpoint::create_array_folder(tmp / "a", meta).write_all(data);
   write_text(tmp / "a" / ".zattrs", "{not json at all");
   write_text(tmp / "a" / ".zgroup", "{\"zarr_format\":2}");
-  EXPECT_TRUE(ZarrArray::open(tmp / "a").read_all() == data);
+  EXPECT_TRUE(checkpoint::open_array_folder(tmp / "a").read_all() == data);
 }
 
 TEST(ZarrArray, RankZeroUsesKeyZero) {
@@ -748,20 +752,20 @@ TEST(ZarrArray, RankZeroUsesKeyZero) {
   auto meta =
       ArrayMetadata::make({}, {}, parse_zarr_dtype("<i4", "t"), make_deflate_codec(true, 1));
   Bytes one = bytes_of({1, 0, 0, 0});
-  ZarrArray::create(tmp / "s", meta).write_all(one);
+  checkpoint::create_array_folder(tmp / "s", meta).write_all(one);
   EXPECT_TRUE(fs::exists(tmp / "s" / "0"));
-  EXPECT_TRUE(ZarrArray::open(tmp / "s").read_all() == one);
+  EXPECT_TRUE(checkpoint::open_array_folder(tmp / "s").read_all() == one);
   // Written by hand (raw) and read.
   write_raw_array(tmp / "r", zarray_with({{"shape", "[]"}, {"chunks", "[]"}}),
                   {{"0", bytes_of({0, 0, 0x80, 0x3f})}});
-  EXPECT_EQ(hex(ZarrArray::open(tmp / "r").read_all()), "0000803f");
+  EXPECT_EQ(hex(checkpoint::open_array_folder(tmp / "r").read_all()), "0000803f");
 }
 
 TEST(ZarrArray, EmptyArray) {
   TempDir tmp;
   auto meta = ArrayMetadata::make({0, 4}, {2, 2}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
-  ZarrArray::create(tmp / "e", meta).write_all({});
-  EXPECT_TRUE(ZarrArray::open(tmp / "e").read_all().empty());
+  checkpoint::create_array_folder(tmp / "e", meta).write_all({});
+  EXPECT_TRUE(checkpoint::open_array_folder(tmp / "e").read_all().empty());
 }
 
 TEST(ZarrArray, BigEndianBytesAreKeptInStoredOrder) {
@@ -770,14 +774,14 @@ TEST(ZarrArray, BigEndianBytesAreKeptInStoredOrder) {
   write_raw_array(tmp / "b",
                   zarray_with({{"dtype", "\">i4\""}, {"shape", "[2]"}, {"chunks", "[2]"}}),
                   {{"0", chunk}});
-  EXPECT_TRUE(ZarrArray::open(tmp / "b").read_all() == chunk);
+  EXPECT_TRUE(checkpoint::open_array_folder(tmp / "b").read_all() == chunk);
 }
 
 TEST(ZarrArray, StreamingChunkWriterAndReader) {
   TempDir tmp;
   auto meta =
       ArrayMetadata::make({8, 1000}, {4, 1000}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
-  ZarrArray array = ZarrArray::create(tmp / "w", meta);
+  ZarrArray array = checkpoint::create_array_folder(tmp / "w", meta);
   Bytes c0 = compressible_bytes(meta.chunk_bytes(), 38), c1 = random_bytes(meta.chunk_bytes(), 39);
   auto w = array.open_chunk_writer({0, 0});
   for (size_t pos = 0; pos < c0.size(); pos += 997)
@@ -792,7 +796,7 @@ TEST(ZarrArray, StreamingChunkWriterAndReader) {
     r->read(std::span(back).subspan(pos, std::min<size_t>(1001, back.size() - pos)));
   r->finish();
   EXPECT_TRUE(back == c0);
-  Bytes all = ZarrArray::open(tmp / "w").read_all();
+  Bytes all = checkpoint::open_array_folder(tmp / "w").read_all();
   EXPECT_TRUE(std::equal(c0.begin(), c0.end(), all.begin()));
   EXPECT_TRUE(std::equal(c1.begin(), c1.end(), all.begin() + static_cast<long>(c0.size())));
 }
@@ -804,7 +808,8 @@ TEST(ZarrArray, OpenWithMetadataWithoutZarray) {
       ArrayMetadata::make({5}, {5}, parse_zarr_dtype("<f4", "t"), make_deflate_codec(true, 1));
   std::vector<float> ones(5, 1.0f);
   write_bytes(tmp / "n" / "0", meta.codec->encode(bytes_of_values(ones), 4));
-  EXPECT_TRUE(ZarrArray::open_with_metadata(tmp / "n", meta).read_all() == bytes_of_values(ones));
+  EXPECT_TRUE(ZarrArray::open_with_metadata(std::make_shared<kv::FileStore>(tmp / "n"), "", meta)
+                  .read_all() == bytes_of_values(ones));
 }
 
 // Whatever metadata an array is created with, what write_all stores must read back unchanged.
@@ -821,8 +826,8 @@ TEST(ZarrArray, CreateRoundTripsParsedMetadataVariants) {
     auto meta = ArrayMetadata::parse(zarray_with(v), "variant");
     Bytes data = random_bytes(60, 40);
     try {
-      ZarrArray::create(tmp / "a", meta).write_all(data);
-      EXPECT_TRUE(ZarrArray::open(tmp / "a").read_all() == data);
+      checkpoint::create_array_folder(tmp / "a", meta).write_all(data);
+      EXPECT_TRUE(checkpoint::open_array_folder(tmp / "a").read_all() == data);
     } catch (const std::exception& e) {
       ADD_FAILURE() << "write/read failed: " << e.what();
     }
@@ -838,7 +843,7 @@ class ZarrArrayErrors : public ::testing::Test {
     meta_ = ArrayMetadata::make({6, 4}, {3, 4}, parse_zarr_dtype("<f4", "t"),
                                 make_deflate_codec(true, 1));
     data_ = compressible_bytes(96, 41);
-    ZarrArray::create(dir(), meta_).write_all(data_);
+    checkpoint::create_array_folder(dir(), meta_).write_all(data_);
   }
   fs::path dir() const { return tmp_.path() / "arr"; }
   fs::path chunk() const { return dir() / "1.0"; }
@@ -846,7 +851,7 @@ class ZarrArrayErrors : public ::testing::Test {
     std::vector<std::string> all = parts;
     all.push_back(chunk().string());
     try {
-      ZarrArray::open(dir()).read_all();
+      checkpoint::open_array_folder(dir()).read_all();
       ADD_FAILURE() << "read succeeded";
     } catch (const te::Error& e) {
       for (const auto& p : all)
@@ -898,7 +903,7 @@ TEST_F(ZarrArrayErrors, TrailingGarbageAfterGzipMember) {
 TEST_F(ZarrArrayErrors, TrailingGarbageAfterZstdFrame) {
   fs::remove_all(dir());
   meta_ = ArrayMetadata::make({6, 4}, {3, 4}, parse_zarr_dtype("<f4", "t"), make_zstd_codec(1));
-  ZarrArray::create(dir(), meta_).write_all(data_);
+  checkpoint::create_array_folder(dir(), meta_).write_all(data_);
   Bytes c = read_bytes(chunk());
   c.push_back(std::byte{0x28});
   c.push_back(std::byte{0xb5});
@@ -908,19 +913,19 @@ TEST_F(ZarrArrayErrors, TrailingGarbageAfterZstdFrame) {
 
 TEST_F(ZarrArrayErrors, MissingZarray) {
   fs::remove(dir() / ".zarray");
-  EXPECT_TE_ERROR(ZarrArray::open(dir()), dir().string(), ".zarray");
+  EXPECT_TE_ERROR(checkpoint::open_array_folder(dir()), dir().string(), ".zarray");
 }
 
 TEST_F(ZarrArrayErrors, MalformedZarray) {
   write_text(dir() / ".zarray", "{\"zarr_format\": 2, \"shape\": [6,");
-  EXPECT_TE_ERROR(ZarrArray::open(dir()), (dir() / ".zarray").string(), "JSON");
+  EXPECT_TE_ERROR(checkpoint::open_array_folder(dir()), (dir() / ".zarray").string(), "JSON");
 }
 
 TEST_F(ZarrArrayErrors, UnknownCodecAndDtype) {
   write_text(dir() / ".zarray", zarray_with({{"compressor", R"({"id":"lz4"})"}}));
-  EXPECT_TE_ERROR(ZarrArray::open(dir()), (dir() / ".zarray").string(), "lz4");
+  EXPECT_TE_ERROR(checkpoint::open_array_folder(dir()), (dir() / ".zarray").string(), "lz4");
   write_text(dir() / ".zarray", zarray_with({{"dtype", "\"<m8\""}}));
-  EXPECT_TE_ERROR(ZarrArray::open(dir()), (dir() / ".zarray").string(), "<m8");
+  EXPECT_TE_ERROR(checkpoint::open_array_folder(dir()), (dir() / ".zarray").string(), "<m8");
 }
 
 }  // namespace

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 
+#include "kvstore/file/file_store.h"
+#include "kvstore/memory/memory_store.h"
+#include "kvstore/open_spec.h"
+#include "kvstore/prefixed_store.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "zarr/array.h"
@@ -52,6 +56,58 @@ void refuse_unsupported(const fs::path& path) {
   }
 }
 
+// An array in its own folder of `root` (a file store at the array root).
+ArrayEntry folder_entry(std::string name, const std::shared_ptr<const kv::FileStore>& root,
+                        const std::string& folder, zarr::ArrayMetadata metadata) {
+  fs::path path = root->root() / folder;
+  ArrayEntry e{std::move(name), std::move(metadata), root, folder + "/", path,
+               std::nullopt,    folder_bytes(path)};
+  return e;
+}
+
+// The T5X inline array `a` as a zarr array of one raw chunk in `store` under "<name>/".
+ArrayEntry inline_entry(const std::string& name, const InlineArray& a,
+                        const std::shared_ptr<kv::MemoryStore>& store) {
+  auto metadata = zarr::ArrayMetadata::make(a.shape, a.shape, a.dtype, zarr::make_null_codec());
+  std::string prefix = name + "/";
+  store->put(prefix + metadata.chunk_key(Shape(a.shape.size(), 0)), a.data);
+  return ArrayEntry{name,         std::move(metadata), store,        prefix,
+                    std::nullopt, a.ext_type,          a.data.size()};
+}
+
+// An array whose spec names a kvstore other than a plain folder (an OCDBT database): opened
+// through the spec; the driver's own checks refuse remote and unknown drivers by name. A database
+// is opened once for all the arrays in it (`databases`, by the spec without its "path").
+ArrayEntry spec_store_entry(const T5xLeaf& leaf, const fs::path& array_root,
+                            const std::string& where, zarr::ArrayMetadata from_spec,
+                            std::map<std::string, std::shared_ptr<const kv::KvStore>>& databases) {
+  std::shared_ptr<const kv::KvStore> store;
+  try {
+    nlohmann::json base = leaf.spec->kvstore;
+    std::string path;
+    if (base.is_object() && base.contains("path") && base["path"].is_string()) {
+      path = base["path"].get<std::string>();
+      base.erase("path");
+    }
+    auto& db = databases[base.dump()];
+    if (!db) db = kv::open_kvstore_spec(base, array_root);
+    store = db;
+    if (!path.empty()) {
+      if (path.back() != '/') path += '/';
+      store = std::make_shared<kv::PrefixedStore>(db, path);
+    }
+  } catch (const Error& e) {
+    fail("{}: {}", where, e.what());
+  }
+  zarr::ArrayMetadata metadata = std::move(from_spec);
+  if (store->size(".zarray")) metadata = zarr::ZarrArray::open(store).metadata();
+  uint64_t stored = 0;
+  for (const auto& k : store->list()) {
+    if (k.key != ".zarray") stored += k.size;
+  }
+  return ArrayEntry{leaf.path, std::move(metadata), store, "", std::nullopt, std::nullopt, stored};
+}
+
 void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
   Bytes data = read_file(index_file);
   msgpack::Value root = msgpack::decode(data, index_file.string());
@@ -73,21 +129,24 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
   }
   ckpt.t5x_index = T5xIndex::parse(data, index_file.string());
   std::vector<std::string> indexed_folders;
+  auto files = std::make_shared<const kv::FileStore>(ckpt.array_root);
+  auto inline_store = std::make_shared<kv::MemoryStore>("inline arrays of " + index_file.string());
+  std::map<std::string, std::shared_ptr<const kv::KvStore>> databases;
   for (const T5xLeaf& leaf : ckpt.t5x_index->leaves()) {
     std::string where = index_file.string() + ": " + leaf.path;
     if (leaf.inline_array) {
-      const InlineArray& a = *leaf.inline_array;
-      ArrayEntry e{leaf.path,
-                   zarr::ArrayMetadata::make(a.shape, a.shape, a.dtype, zarr::make_null_codec()),
-                   std::nullopt, a, a.data.size()};
-      ckpt.arrays.push_back(std::move(e));
+      ckpt.arrays.push_back(inline_entry(leaf.path, *leaf.inline_array, inline_store));
       continue;
     }
     if (!leaf.spec) continue;
     const TensorStoreSpec& spec = *leaf.spec;
+    zarr::ArrayMetadata from_spec = spec.to_metadata(where);
+    if (spec.driver != "file" && spec.driver != "gfile") {
+      ckpt.arrays.push_back(spec_store_entry(leaf, ckpt.array_root, where, from_spec, databases));
+      continue;
+    }
     fs::path folder = ckpt.array_root / spec.folder;
     indexed_folders.push_back(spec.folder);
-    zarr::ArrayMetadata from_spec = spec.to_metadata(where);
     if (!path_exists(folder)) {
       ckpt.problems.push_back(fmt::format(
           "index entry {} points at folder {}, which does not exist", leaf.path, folder.string()));
@@ -95,7 +154,7 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
     }
     zarr::ArrayMetadata metadata = from_spec;
     if (path_exists(folder / ".zarray")) {
-      metadata = zarr::ZarrArray::open(folder).metadata();
+      metadata = zarr::ZarrArray::open(files, spec.folder + "/").metadata();
       if (metadata.shape != from_spec.shape || !(metadata.dtype.name() == spec.dtype_name)) {
         ckpt.problems.push_back(
             fmt::format("index entry {} says {} {} but {} holds {} {}", leaf.path, spec.dtype_name,
@@ -103,8 +162,7 @@ void list_t5x_index(Checkpoint& ckpt, const fs::path& index_file) {
                         metadata.dtype.name(), shape_string(metadata.shape)));
       }
     }
-    ckpt.arrays.push_back(
-        ArrayEntry{leaf.path, metadata, folder, std::nullopt, folder_bytes(folder)});
+    ckpt.arrays.push_back(folder_entry(leaf.path, files, spec.folder, metadata));
   }
   if (ckpt.path == ckpt.array_root) {
     std::error_code ec;
@@ -131,12 +189,12 @@ void list_array_folder(Checkpoint& ckpt, const fs::path& dir, const fs::path& re
   for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
   if (ec) fail("cannot list {}: {}", dir.string(), ec.message());
   std::sort(entries.begin(), entries.end());
+  auto root = std::make_shared<const kv::FileStore>(dir);
   for (const auto& e : entries) {
     std::string name = e.path().filename().string();
     if (e.is_directory() && path_exists(e.path() / ".zarray")) {
-      auto array = zarr::ZarrArray::open(e.path());
-      ckpt.arrays.push_back(
-          ArrayEntry{name, array.metadata(), e.path(), std::nullopt, folder_bytes(e.path())});
+      auto array = zarr::ZarrArray::open(root, name + "/");
+      ckpt.arrays.push_back(folder_entry(name, root, name, array.metadata()));
     } else {
       // A folder named like a parameter or optimizer array that lost its .zarray is a broken
       // array, not a file to copy along.
@@ -165,6 +223,11 @@ std::string format_name(Format format) {
       return "zarr-array";
   }
   return "unknown";
+}
+
+InlineArray ArrayEntry::to_inline_array() const {
+  return InlineArray{metadata.shape, metadata.dtype, open().read_all(),
+                     inline_ext_type.value_or(1)};
 }
 
 const ArrayEntry* Checkpoint::find(const std::string& name) const {
@@ -207,9 +270,10 @@ Checkpoint open_checkpoint(const fs::path& path) {
   }
   if (path_exists(path / ".zarray")) {
     ckpt.format = Format::kZarrArray;
-    auto array = zarr::ZarrArray::open(path);
-    ckpt.arrays.push_back(ArrayEntry{path.filename().string(), array.metadata(), path, std::nullopt,
-                                     folder_bytes(path)});
+    auto store = std::make_shared<const kv::FileStore>(path);
+    auto array = zarr::ZarrArray::open(store);
+    ckpt.arrays.push_back(ArrayEntry{path.filename().string(), array.metadata(), store, "", path,
+                                     std::nullopt, folder_bytes(path)});
     return ckpt;
   }
   if (fs::is_directory(path / "state") && path_exists(path / "metadata" / "metadata")) {

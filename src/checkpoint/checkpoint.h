@@ -12,6 +12,9 @@
 
 #include "checkpoint/inline_array.h"
 #include "checkpoint/t5x_index.h"
+#include "kvstore/file/output_transaction.h"
+#include "kvstore/kvstore.h"
+#include "zarr/array.h"
 #include "zarr/metadata.h"
 
 namespace te::checkpoint {
@@ -29,9 +32,22 @@ std::string format_name(Format format);
 struct ArrayEntry {
   std::string name;  // folder name (Pax) or dotted index path below "optimizer" (T5X)
   zarr::ArrayMetadata metadata;
-  std::optional<fs::path> folder;           // stored arrays: the zarr folder
-  std::optional<InlineArray> inline_array;  // T5X arrays stored inside the index
-  uint64_t stored_bytes = 0;                // bytes of chunk files (or inline data)
+  // Where the array lives: its chunks are the keys `prefix + chunk key` of `store` (a file store
+  // at the array root with prefix "<folder>/", or the checkpoint's memory store of inline arrays).
+  std::shared_ptr<const kv::KvStore> store;
+  std::string prefix;
+  std::optional<fs::path> folder;  // arrays in a local folder: that folder (copies, link checks)
+  // T5X arrays stored inside the index: the flax ext type they had (1 ndarray, 3 numpy scalar).
+  // Their bytes are one raw chunk in the memory store, so they read like any other array.
+  std::optional<int8_t> inline_ext_type;
+  uint64_t stored_bytes = 0;  // bytes of chunk values (or inline data)
+
+  bool is_inline() const { return inline_ext_type.has_value(); }
+  zarr::ZarrArray open() const {
+    return zarr::ZarrArray::open_with_metadata(store, prefix, metadata);
+  }
+  // An inline array as the index holds it (shape, dtype, data, ext type).
+  InlineArray to_inline_array() const;
 };
 
 struct Checkpoint {
@@ -55,6 +71,6 @@ struct Checkpoint {
 Checkpoint open_checkpoint(const fs::path& path);
 
 // The marker te-ckpt puts in the name of its temporary output folders.
-inline constexpr const char* kTempMarker = ".te-ckpt-tmp-";
+inline constexpr const char* kTempMarker = kv::kTempMarker;
 
 }  // namespace te::checkpoint

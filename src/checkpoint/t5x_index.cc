@@ -109,6 +109,10 @@ TensorStoreSpec parse_spec(const msgpack::Value& v, const std::string& where) {
   const msgpack::Value* chunks = metadata->find("chunks");
   s.chunks = chunks ? as_dims(chunks, where, "chunks") : s.shape;
   if (const msgpack::Value* c = metadata->find("compressor")) s.compressor = to_json(*c);
+  if (kvstore) {
+    s.kvstore = to_json(*kvstore);
+    if (const std::string* driver = as_string(kvstore->find("driver"))) s.driver = *driver;
+  }
   return s;
 }
 

@@ -19,11 +19,17 @@ namespace fs = std::filesystem;
 
 // A TensorStore spec leaf, as far as te-ckpt needs it.
 struct TensorStoreSpec {
-  std::string folder;  // kvstore.path relative to the checkpoint folder, without a trailing '/'
+  // kvstore.path without a trailing '/': for the file drivers the array folder relative to the
+  // checkpoint folder; for ocdbt the array's key prefix inside the database.
+  std::string folder;
   std::string dtype_name;
   Shape shape;
   Shape chunks;
   nlohmann::json compressor;  // null when the spec does not say
+  // The spec's kvstore (null for TensorStore < 0.1.14's top-level "path"); its driver, "file"
+  // when the spec does not say.
+  nlohmann::json kvstore;
+  std::string driver = "file";
 
   // The metadata TensorStore would find in the folder's .zarray (used when .zarray is absent).
   zarr::ArrayMetadata to_metadata(const std::string& where) const;

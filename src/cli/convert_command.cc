@@ -16,7 +16,7 @@
 #include "cli/flag_warnings.h"
 #include "cli/usage_error.h"
 #include "exec/executor.h"
-#include "exec/output_transaction.h"
+#include "kvstore/file/output_transaction.h"
 #include "plan/plan.h"
 #include "util/error.h"
 #include "util/parse_number.h"
@@ -261,7 +261,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   plan::Plan plan = plan::make_plan(source, options, settings);
   if (!f.output.empty()) {
-    exec::check_output_path(f.input, f.output, f.overwrite);
+    kv::check_output_path(f.input, f.output, f.overwrite);
     if (auto w = output_name_warning(source.format, f.output)) {
       fmt::print(stderr, "te-ckpt: warning: {}\n", *w);
     }
@@ -282,7 +282,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or dropped ssh session
 
-  exec::OutputTransaction transaction(f.input, f.output, f.overwrite);
+  kv::OutputTransaction transaction(f.input, f.output, f.overwrite);
   exec::ExecSettings exec_settings;
   exec_settings.threads =
       jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

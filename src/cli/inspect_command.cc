@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/store_arrays.h"
 #include "cli/commands.h"
+#include "kvstore/open_spec.h"
 #include "rules/fp8_format.h"
 #include "util/checked_math.h"
 #include "util/error.h"
@@ -63,7 +65,78 @@ void print_index_tree(const checkpoint::T5xIndex& index) {
   }
 }
 
+// Prints rows with each column as wide as its longest cell; `right` columns are right-aligned.
+template <size_t N>
+void print_table(const std::vector<std::array<std::string, N>>& rows,
+                 const std::array<bool, N>& right) {
+  std::array<size_t, N> width{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < N; ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < N; ++i) {
+      if (i) line += "  ";
+      line += right[i] ? fmt::format("{:>{}}", row[i], width[i])
+                       : fmt::format("{:<{}}", row[i], width[i]);
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
+// The zarr arrays of the OCDBT databases at `path` (a database folder, or a folder of items each
+// holding one). Array names are the keys' prefixes, after the item's folder name.
+int run_inspect_ocdbt(const std::string& path,
+                      const std::vector<std::pair<std::string, std::filesystem::path>>& databases,
+                      bool json) {
+  std::vector<checkpoint::StoreArray> arrays;
+  for (const auto& [item, folder] : databases) {
+    auto store = kv::open_local_store(folder);
+    for (auto a : checkpoint::list_store_arrays(*store)) {
+      a.name = item + a.name;
+      arrays.push_back(std::move(a));
+    }
+  }
+  if (json) {
+    nlohmann::ordered_json out;
+    out["format"] = "ocdbt";
+    out["databases"] = nlohmann::ordered_json::array();
+    for (const auto& [item, folder] : databases)
+      out["databases"].push_back({{"item", item}, {"path", folder.string()}});
+    out["arrays"] = nlohmann::ordered_json::array();
+    for (const auto& a : arrays) {
+      out["arrays"].push_back({{"name", a.name},
+                               {"zarr_format", a.zarr_format},
+                               {"shape", a.shape},
+                               {"dtype", a.dtype},
+                               {"chunks", a.chunks},
+                               {"codec", a.codec},
+                               {"stored_bytes", a.stored_bytes}});
+    }
+    out["problems"] = nlohmann::ordered_json::array();
+    fmt::print("{}\n", out.dump(2));
+    return 0;
+  }
+  fmt::print("{}: OCDBT database{}, {}\n", path, databases.size() == 1 ? "" : "s",
+             count_text(arrays.size(), "array"));
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"name", "zarr", "shape", "dtype", "chunks", "codec", "stored"});
+  uint64_t stored = 0;
+  for (const auto& a : arrays) {
+    rows.push_back({a.name, fmt::format("v{}", a.zarr_format), shape_string(a.shape), a.dtype,
+                    shape_string(a.chunks), a.codec, std::to_string(a.stored_bytes)});
+    stored += a.stored_bytes;
+  }
+  print_table(rows, {false, false, false, false, false, false, true});
+  fmt::print("total: {}, {} bytes stored\n", count_text(arrays.size(), "array"), stored);
+  for (const auto& [item, folder] : databases)
+    fmt::print("database: {}\n", item.empty() ? folder.string() : item + " " + folder.string());
+  return 0;
+}
+
 int run_inspect(const std::string& path, bool json) {
+  auto databases = checkpoint::find_ocdbt_databases(path);
+  if (!databases.empty()) return run_inspect_ocdbt(path, databases, json);
   checkpoint::Checkpoint c = checkpoint::open_checkpoint(path);
   std::vector<std::string> names;
   for (const auto& a : c.arrays) names.push_back(a.name);
@@ -78,9 +151,9 @@ int run_inspect(const std::string& path, bool json) {
            {"shape", a.metadata.shape},
            {"dtype", a.metadata.dtype.name()},
            {"chunks", a.metadata.chunks},
-           {"compressor", a.inline_array ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
+           {"compressor", a.is_inline() ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
            {"stored_bytes", a.stored_bytes},
-           {"inline", a.inline_array.has_value()}});
+           {"inline", a.is_inline()}});
     }
     out["files"] = nlohmann::ordered_json::array();
     for (const auto& f : c.other_entries) out["files"].push_back(f.string());
@@ -103,8 +176,8 @@ int run_inspect(const std::string& path, bool json) {
   for (const auto& a : c.arrays) {
     const auto& m = a.metadata;
     rows.push_back({a.name, shape_string(m.shape), m.dtype.name(),
-                    a.inline_array ? "inline" : shape_string(m.chunks),
-                    a.inline_array ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
+                    a.is_inline() ? "inline" : shape_string(m.chunks),
+                    a.is_inline() ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
     // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of
     // many saturates rather than wraps.
@@ -137,7 +210,10 @@ int run_inspect(const std::string& path, bool json) {
 Runner add_inspect_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  app.add_option("path", *path, "checkpoint folder, T5X index file or zarr array")->required();
+  app.add_option("path", *path,
+                 "checkpoint folder, T5X index file, zarr array, or OCDBT database folder (one "
+                 "holding manifest.ocdbt, or an Orbax step folder whose items hold one)")
+      ->required();
   app.add_flag("--json", *json, "machine-readable output");
   return [path, json] { return run_inspect(*path, *json); };
 }

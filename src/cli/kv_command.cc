@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "exec/output_transaction.h"
 #include "kvstore/file/file_store.h"
+#include "kvstore/file/output_transaction.h"
 #include "kvstore/ocdbt/ocdbt_writer.h"
 #include "kvstore/open_spec.h"
 #include "util/error.h"
@@ -123,7 +123,7 @@ Runner add_kv_command(CLI::App& app) {
       std::error_code ec;
       if (fs::exists(a->dst, ec) && !(fs::is_directory(a->dst, ec) && fs::is_empty(a->dst, ec)))
         fail("kv copy: destination {} exists and is not an empty folder", a->dst);
-      exec::OutputTransaction transaction(a->src, a->dst, false);
+      kv::OutputTransaction transaction(a->src, a->dst, false);
       auto files = std::make_shared<kv::FileStore>(transaction.temp_dir());
       if (to == "ocdbt") {
         kv::OcdbtWriter writer(files);

@@ -5,9 +5,13 @@
 
 #include <cstdio>
 
+#include "checkpoint/array_folder.h"
+#include "checkpoint/store_arrays.h"
 #include "cli/commands.h"
+#include "kvstore/open_spec.h"
 #include "util/checked_math.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/parse_number.h"
 #include "zarr/array.h"
 
@@ -55,20 +59,41 @@ void write_array_to_stdout(const zarr::ZarrArray& array) {
     box.start[0] = start;
     box.size[0] = std::min(m.chunks[0], m.shape[0] - start);
     auto bytes = checked_product(box.size, static_cast<int64_t>(m.dtype.itemsize));
-    if (!bytes) fail("{}: internal error: slab size overflows", array.path().string());
+    if (!bytes) fail("{}: internal error: slab size overflows", array.describe());
     Bytes slab(static_cast<size_t>(*bytes));
     array.read_region(box, slab);
     write_stdout(slab);
   }
 }
 
+// The array zarr-cat names: a folder holding .zarray, or DB/NAME, the array NAME inside the
+// OCDBT database folder DB (the longest leading folder of the path holding manifest.ocdbt).
+zarr::ZarrArray open_cat_array(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(path) / ".zarray", ec)) {
+    if (auto split = checkpoint::split_ocdbt_array_path(path)) {
+      const auto& [db, name] = *split;
+      auto store = kv::open_local_store(db);
+      if (!store->size(name + "/.zarray") && store->size(name + "/zarr.json"))
+        fail("{}: a zarr3 array; zarr-cat reads zarr v2 arrays only (zarr3 is not supported yet)",
+             store->describe(name + "/zarr.json"));
+      return zarr::ZarrArray::open(store, name + "/");
+    }
+  }
+  return checkpoint::open_array_folder(path);
+}
+
 }  // namespace
 
 Runner add_zarr_cat_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
-  app.add_option("array", *path, "zarr array folder")->required();
+  app.add_option("array", *path,
+                 "zarr array folder, or DB/NAME: the array NAME inside the OCDBT database folder "
+                 "DB (the longest leading folder that holds manifest.ocdbt), e.g. "
+                 "step/state/params.w")
+      ->required();
   return [path] {
-    write_array_to_stdout(zarr::ZarrArray::open(*path));
+    write_array_to_stdout(open_cat_array(*path));
     return 0;
   };
 }
@@ -109,7 +134,7 @@ Runner add_zarr_write_command(CLI::App& app) {
            num_elements(meta.shape) * static_cast<int64_t>(meta.dtype.itemsize), a->dtype,
            shape_string(meta.shape));
     }
-    zarr::ZarrArray::create(a->path, meta).write_all(data);
+    checkpoint::create_array_folder(a->path, meta).write_all(data);
     return 0;
   };
 }

@@ -83,12 +83,12 @@ void AmaxAccumulator::observe(std::span<const std::byte> data, const zarr::DType
 
 void observe_array(const checkpoint::ArrayEntry& entry, AmaxAccumulator& amax) {
   const auto& m = entry.metadata;
-  if (entry.inline_array) {
+  auto array = entry.open();
+  if (entry.is_inline()) {  // small: one chunk in memory, observed whole
     int64_t rows = m.rank() > 0 ? m.shape[0] : 1;
-    amax.observe(entry.inline_array->data, m.dtype, 0, rows);
+    amax.observe(array.read_all(), m.dtype, 0, rows);
     return;
   }
-  auto array = zarr::ZarrArray::open_with_metadata(*entry.folder, m);
   zarr::for_each_chunk_in_box(m, zarr::Box{Shape(m.rank(), 0), m.shape}, [&](const Shape& index) {
     auto reader = array.open_chunk(index);
     size_t item = m.dtype.itemsize;

@@ -43,7 +43,7 @@ class RegionStream {
   RegionStream(const zarr::ZarrArray& array, Shape start, Shape size)
       : array_(array), m_(array.metadata()), start_(std::move(start)), size_(std::move(size)) {
     if (m_.rank() == 0)
-      fail("{}: internal error: rank-0 arrays are copied, not rearranged", array.path().string());
+      fail("{}: internal error: rank-0 arrays are copied, not rearranged", array.describe());
   }
 
   const Shape& start() const { return start_; }
@@ -142,7 +142,7 @@ class RegionStream {
       box_size[0] = khi - klo;
       zarr::for_each_chunk_in_box(m_, zarr::Box{box_start, box_size}, [&](const Shape& index) {
         if ((klo - index[0] * c0) != 0 && !readers_.count(index) && !writers_.count(index)) {
-          fail("internal error: {} chunk streamed out of order", array_.path().string());
+          fail("internal error: {} chunk streamed out of order", array_.describe());
         }
         Shape extent(index.size());
         extent[0] = khi - klo;

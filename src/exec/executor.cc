@@ -7,12 +7,14 @@
 #include <mutex>
 #include <thread>
 
-#include "checkpoint/checkpoint_link.h"
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/fp8_arrays.h"
 #include "exec/output_index.h"
 #include "exec/worker_pool.h"
+#include "kvstore/file/copy_tree.h"
+#include "kvstore/file/file_store.h"
+#include "kvstore/memory/memory_store.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/strided_copy.h"
@@ -22,33 +24,33 @@ namespace {
 
 using checkpoint::Format;
 
-// Where output arrays go: `array_root / name` (state/ in a Pax step folder).
+// Where output arrays go: `array_root / name` (state/ in a Pax step folder), through a file store
+// at the array root; arrays that stay inline in a T5X index go to a memory store.
 struct Output {
   fs::path dir;
   fs::path array_root;
+  std::shared_ptr<kv::FileStore> store = std::make_shared<kv::FileStore>(array_root);
+  std::shared_ptr<kv::MemoryStore> inline_store =
+      std::make_shared<kv::MemoryStore>("inline arrays of the output index");
   fs::path folder(const std::string& name) const { return array_root / name; }
+  zarr::ZarrArray create(const plan::OutputArray& spec) const {
+    std::shared_ptr<kv::KvStore> target = spec.is_inline
+                                              ? std::shared_ptr<kv::KvStore>(inline_store)
+                                              : std::shared_ptr<kv::KvStore>(store);
+    return zarr::ZarrArray::create(std::move(target), spec.name + "/", spec.metadata);
+  }
 };
 
 }  // namespace
 
-uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root) {
-  std::error_code ec;
-  auto status = fs::symlink_status(from, ec);
-  if (ec) fail("cannot read {}: {}", from.string(), ec.message());
-  if (fs::is_symlink(status)) {
-    checkpoint::copy_link_within(from, to, root);
-    return 0;
+uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
+                         const std::string& to_prefix) {
+  uint64_t total = 0;
+  for (const auto& entry : array.store->list(array.prefix)) {
+    total +=
+        to.copy_from(*array.store, entry.key, to_prefix + entry.key.substr(array.prefix.size()));
   }
-  if (fs::is_directory(status)) {
-    fs::create_directories(to);
-    uint64_t total = 0;
-    for (const auto& e : fs::directory_iterator(from))
-      total += copy_tree(e.path(), to / e.path().filename(), root);
-    return total;
-  }
-  if (!fs::is_regular_file(status))
-    fail("{}: not a regular file or folder; refusing to copy it", from.string());
-  return copy_file_bytes(from, to);
+  return total;
 }
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings) {
@@ -66,8 +68,6 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
 
   // Arrays of every job, opened or created up front (creating writes .zarray).
   std::vector<JobArrays> job_arrays(plan.jobs.size());
-  std::map<std::string, checkpoint::InlineArray> inline_results;
-  std::mutex inline_mu;
   BlockCounters counters;
   counters.cancel = &cancel;
   std::mutex ticker_mu;
@@ -85,7 +85,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
         job.fp8_gemm >= 0 ? amax[static_cast<size_t>(job.fp8_gemm)].get() : nullptr;
     bool small = job.outputs[0].is_inline;
     for (const auto* in : job.inputs) {
-      small |= in->inline_array.has_value();
+      small |= in->is_inline();
       result.bytes_read += in->stored_bytes;
       total +=
           static_cast<uint64_t>(num_elements(in->metadata.shape)) * in->metadata.dtype.itemsize;
@@ -93,48 +93,31 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     result.arrays_converted += job.outputs.size();
     if (small) {
       // Inline arrays (T5X models without partitioning): rearranged whole, in memory.
-      tasks.push_back(
-          {0, 0, [&, acc, j] {
-             const auto& job = plan.jobs[j];
-             const auto& r = job.rearrangement;
-             std::vector<Bytes> in_data;
-             for (const auto* in : job.inputs) {
-               in_data.push_back(
-                   in->inline_array
-                       ? in->inline_array->data
-                       : zarr::ZarrArray::open_with_metadata(*in->folder, in->metadata).read_all());
-             }
-             auto box = r.full_box();
-             for (size_t o = 0; o < job.outputs.size(); ++o) {
-               const auto& spec = job.outputs[o];
-               Bytes data(static_cast<size_t>(num_elements(spec.metadata.shape)) *
-                          spec.metadata.dtype.itemsize);
-               for (size_t i = 0; i < in_data.size(); ++i) {
-                 r.copy(r.inputs[i], in_data[i].data(), r.outputs[o], data.data(), box,
-                        spec.metadata.dtype.itemsize);
-               }
-               if (acc && o == 0)
-                 acc->observe(data, spec.metadata.dtype, 0,
-                              spec.metadata.rank() ? spec.metadata.shape[0] : 1);
-               if (spec.is_inline) {
-                 std::lock_guard lock(inline_mu);
-                 inline_results[spec.name] = {spec.metadata.shape, spec.metadata.dtype,
-                                              std::move(data), 1};
-               } else {
-                 zarr::ZarrArray::create(out.folder(spec.name), spec.metadata).write_all(data);
-               }
-             }
-             for (const auto& d : in_data) counters.decoded_bytes += d.size();
-           }});
+      tasks.push_back({0, 0, [&, acc, j] {
+                         const auto& job = plan.jobs[j];
+                         const auto& r = job.rearrangement;
+                         std::vector<Bytes> in_data;
+                         for (const auto* in : job.inputs) in_data.push_back(in->open().read_all());
+                         auto box = r.full_box();
+                         for (size_t o = 0; o < job.outputs.size(); ++o) {
+                           const auto& spec = job.outputs[o];
+                           Bytes data(static_cast<size_t>(num_elements(spec.metadata.shape)) *
+                                      spec.metadata.dtype.itemsize);
+                           for (size_t i = 0; i < in_data.size(); ++i) {
+                             r.copy(r.inputs[i], in_data[i].data(), r.outputs[o], data.data(), box,
+                                    spec.metadata.dtype.itemsize);
+                           }
+                           if (acc && o == 0)
+                             acc->observe(data, spec.metadata.dtype, 0,
+                                          spec.metadata.rank() ? spec.metadata.shape[0] : 1);
+                           out.create(spec).write_all(data);
+                         }
+                         for (const auto& d : in_data) counters.decoded_bytes += d.size();
+                       }});
       continue;
     }
-    for (const auto* in : job.inputs) {
-      job_arrays[j].inputs.push_back(
-          zarr::ZarrArray::open_with_metadata(*in->folder, in->metadata));
-    }
-    for (const auto& o : job.outputs) {
-      job_arrays[j].outputs.push_back(zarr::ZarrArray::create(out.folder(o.name), o.metadata));
-    }
+    for (const auto* in : job.inputs) job_arrays[j].inputs.push_back(in->open());
+    for (const auto& o : job.outputs) job_arrays[j].outputs.push_back(out.create(o));
     std::vector<Shape> in_chunks, out_chunks;
     for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
     for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
@@ -157,19 +140,22 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     result.arrays_copied++;
     result.bytes_read += copy.source->stored_bytes;
     // An inline array stays in the index: it is counted with the index, not as a copy.
-    const uint64_t copy_bytes = copy.source->inline_array ? 0 : copy.source->stored_bytes;
+    const uint64_t copy_bytes = copy.source->is_inline() ? 0 : copy.source->stored_bytes;
     result.bytes_written += copy_bytes;
     total += copy_bytes;
-    if (copy.source->inline_array && !acc) continue;  // kept in the index
+    if (copy.source->is_inline() && !acc) continue;  // kept in the index
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
     tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
-                       if (!copy.source->inline_array) {
+                       if (copy.source->folder) {
                          fs::path target = copy.target_name == copy.source->name
                                                ? out.array_root / fs::relative(*copy.source->folder,
                                                                                src.array_root)
                                                : out.folder(copy.target_name);
-                         copy_tree(*copy.source->folder, target, src.path);
+                         kv::copy_tree(*copy.source->folder, target, src.path);
+                       } else if (!copy.source->is_inline()) {
+                         // An array in another store (an OCDBT database): its keys, one by one.
+                         copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
                        }
                        if (acc) observe_array(*copy.source, *acc);
                        copied_bytes += copy_bytes;
@@ -177,7 +163,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   }
   for (const auto& f : plan.file_copies) {
     tasks.push_back(
-        {0, 0, [&, f] { file_bytes += copy_tree(src.path / f, out_dir / f, src.path); }});
+        {0, 0, [&, f] { file_bytes += kv::copy_tree(src.path / f, out_dir / f, src.path); }});
     result.files_copied++;
   }
 
@@ -226,7 +212,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     }
   }
   if (src.format == Format::kT5x) {
-    write_t5x_index(plan, out_dir, inline_results, fp8_arrays);
+    write_t5x_index(plan, out_dir, out.inline_store, fp8_arrays);
     result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);
   }
   if (src.format == Format::kPaxLayout1) {

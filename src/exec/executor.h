@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kvstore/kvstore.h"
 #include "plan/plan.h"
 
 namespace te::exec {
@@ -43,9 +44,9 @@ struct ExecResult {
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);
 
-// Copies a file or folder tree of the checkpoint at `root` byte for byte (new files). Symbolic
-// links are never followed: one that stays inside `root` is recreated as the same link, one that
-// leaves it is an error naming it (see checkpoint_link.h). Returns the bytes of the files copied.
-uint64_t copy_tree(const fs::path& from, const fs::path& to, const fs::path& root);
+// Copies every value of `array` (its .zarray and chunks) into `to` under `to_prefix`, value by
+// value through the stores (their fast paths apply). Returns the bytes copied.
+uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
+                         const std::string& to_prefix);
 
 }  // namespace te::exec

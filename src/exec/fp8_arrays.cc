@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "checkpoint/array_folder.h"
 #include "exec/fp8_state.h"
 #include "util/error.h"
 #include "zarr/array.h"
@@ -14,9 +15,8 @@ namespace {
 using rules::Fp8MetaFormat;
 
 std::vector<float> read_floats(const checkpoint::ArrayEntry& a) {
-  Bytes data = a.inline_array
-                   ? a.inline_array->data
-                   : zarr::ZarrArray::open_with_metadata(*a.folder, a.metadata).read_all();
+  // Inline or stored, the array is a zarr array in its store.
+  Bytes data = a.open().read_all();
   std::vector<float> out(data.size() / sizeof(float));
   std::memcpy(out.data(), data.data(), out.size() * sizeof(float));
   return out;
@@ -138,7 +138,7 @@ std::vector<WrittenArray> write_fp8_arrays(
       std::memcpy(data.data(), values.data(), data.size());
       auto meta = zarr::ArrayMetadata::make(shape, shape, f32, m.codec);
       std::string name = out.array_name(m, leaf);
-      zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+      checkpoint::create_array_folder(array_root / name, meta).write_all(data);
       written.emplace_back(name, meta);
     };
     if (out.format == Fp8MetaFormat::kTe17) {

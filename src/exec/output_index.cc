@@ -11,7 +11,7 @@ namespace te::exec {
 using checkpoint::T5xIndex;
 
 void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                     const std::map<std::string, checkpoint::InlineArray>& inline_results,
+                     std::shared_ptr<const kv::KvStore> inline_outputs,
                      const std::vector<WrittenArray>& fp8_arrays) {
   T5xIndex index = *plan.source->t5x_index;
   for (const auto& job : plan.jobs) {
@@ -23,14 +23,23 @@ void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_di
   }
   for (const auto& job : plan.jobs) {
     for (const auto& o : job.outputs) {
-      index.set(o.name, o.is_inline ? checkpoint::encode_inline_array(inline_results.at(o.name))
-                                    : T5xIndex::make_spec_leaf(o.name, o.metadata));
+      if (!o.is_inline) {
+        index.set(o.name, T5xIndex::make_spec_leaf(o.name, o.metadata));
+        continue;
+      }
+      // Written as a zarr array of the output's inline store; back into the index as flax does.
+      auto array = zarr::ZarrArray::open_with_metadata(inline_outputs, o.name + "/", o.metadata);
+      index.set(o.name, checkpoint::encode_inline_array(
+                            {o.metadata.shape, o.metadata.dtype, array.read_all(), 1}));
     }
   }
   for (const auto& c : plan.copies) {
-    if (c.target_name == c.source->name) continue;  // its leaf is untouched
-    index.set(c.target_name, c.source->inline_array
-                                 ? checkpoint::encode_inline_array(*c.source->inline_array)
+    // Its leaf is untouched, unless the array came from another store (an OCDBT database): the
+    // copy is a folder of the output now.
+    bool from_other_store = !c.source->folder && !c.source->is_inline();
+    if (c.target_name == c.source->name && !from_other_store) continue;
+    index.set(c.target_name, c.source->is_inline()
+                                 ? checkpoint::encode_inline_array(c.source->to_inline_array())
                                  : T5xIndex::make_spec_leaf(c.target_name, c.source->metadata));
   }
   for (const auto& [name, meta] : fp8_arrays) index.set(name, T5xIndex::make_spec_leaf(name, meta));

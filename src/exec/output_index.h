@@ -9,13 +9,14 @@
 
 #include "checkpoint/inline_array.h"
 #include "exec/fp8_arrays.h"
+#include "kvstore/kvstore.h"
 #include "plan/plan.h"
 
 namespace te::exec {
 
-// `inline_results`: the data of the plan's inline outputs, by name.
+// `inline_outputs`: the plan's inline outputs, each a zarr array under "<name>/".
 void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                     const std::map<std::string, checkpoint::InlineArray>& inline_results,
+                     std::shared_ptr<const kv::KvStore> inline_outputs,
                      const std::vector<WrittenArray>& fp8_arrays);
 
 void write_pax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir,

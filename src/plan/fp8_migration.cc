@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "checkpoint/checkpoint_link.h"
+#include "kvstore/file/file_links.h"
 #include "plan/fp8_output.h"
 #include "util/error.h"
 
@@ -205,9 +205,9 @@ Plan plan_fp8_migration(const Checkpoint& ckpt, const rules::ModelOptions& o,
       m = &plan.fp8.modules.emplace_back();
       m->root = p->root;
       m->module = p->module;
-      m->codec = settings.codec   ? settings.codec
-                 : a.inline_array ? zarr::make_deflate_codec(true, 1)
-                                  : a.metadata.codec;
+      m->codec = settings.codec  ? settings.codec
+                 : a.is_inline() ? zarr::make_deflate_codec(true, 1)
+                                 : a.metadata.codec;
     }
     m->source[p->leaf] = &a;
   }
@@ -236,10 +236,10 @@ Plan plan_fp8_migration(const Checkpoint& ckpt, const rules::ModelOptions& o,
     }
   }
   for (const auto& c : plan.copies) {
-    if (c.source->folder) checkpoint::check_links_within(*c.source->folder, ckpt.path);
+    if (c.source->folder) kv::check_links_within(*c.source->folder, ckpt.path);
   }
   for (const auto& f : ckpt.other_entries) {
-    checkpoint::check_links_within(ckpt.path / f, ckpt.path);
+    kv::check_links_within(ckpt.path / f, ckpt.path);
     plan.file_copies.push_back(f);
   }
   plan.notes.push_back(fmt::format(

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "checkpoint/checkpoint_link.h"
+#include "kvstore/file/file_links.h"
 #include "plan/fp8_migration.h"
 #include "plan/fp8_output.h"
 #include "plan/layout_check.h"
@@ -549,8 +549,7 @@ class Planner {
       g.kernel = cat + dst_prefix_i + "." + dst_side(rule).names[0];
       g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
       // A model stored inline in a T5X index: the FP8 arrays get T5X's own codec (gzip level 1).
-      if (b.inputs[0]->inline_array && !settings_.codec)
-        g.codec = zarr::make_deflate_codec(true, 1);
+      if (b.inputs[0]->is_inline() && !settings_.codec) g.codec = zarr::make_deflate_codec(true, 1);
       fp8 = static_cast<int>(plan_.fp8_gemms.size());
       plan_.fp8_gemms.push_back(std::move(g));
     }
@@ -577,7 +576,7 @@ class Planner {
             ? fmt::format("[{}] {}", fmt::join(src_side(rule).names, ", "), in_patterns[0])
             : in_patterns[0];
     const ArrayEntry& first = *b.inputs[0];
-    bool is_inline = first.inline_array.has_value();
+    bool is_inline = first.is_inline();
     for (size_t j = 0; j < dst_names.size(); ++j) {
       const auto& view = r.outputs[j];
       Shape shape = r.shape(view);
@@ -656,10 +655,10 @@ class Planner {
     }
     // Array folders are copied as trees: their links are judged now, so a dry run refuses them.
     for (const auto& c : plan_.copies) {
-      if (c.source->folder) checkpoint::check_links_within(*c.source->folder, ckpt_.path);
+      if (c.source->folder) kv::check_links_within(*c.source->folder, ckpt_.path);
     }
     for (const auto& f : ckpt_.other_entries) {
-      checkpoint::check_links_within(ckpt_.path / f, ckpt_.path);
+      kv::check_links_within(ckpt_.path / f, ckpt_.path);
       plan_.file_copies.push_back(f);
     }
     // Generated FP8 arrays must not collide with anything.
@@ -744,7 +743,7 @@ std::string describe(const Plan& plan) {
     out += fmt::format("  {}\n", job.rule);
     for (const auto* in : job.inputs) {
       out += fmt::format("    < {} {} {}{}\n", in->name, in->metadata.dtype.name(),
-                         shape_string(in->metadata.shape), in->inline_array ? " (inline)" : "");
+                         shape_string(in->metadata.shape), in->is_inline() ? " (inline)" : "");
     }
     for (const auto& o : job.outputs) {
       out += fmt::format("    > {} {} {} chunks {} {}{}\n", o.name, o.metadata.dtype.name(),

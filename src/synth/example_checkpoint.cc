@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "checkpoint/array_folder.h"
 #include "checkpoint/pax_metadata.h"
 #include "checkpoint/t5x_index.h"
 #include "plan/plan.h"
@@ -70,7 +71,7 @@ struct Generator {
     }
     auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype,
                                           zarr::codec_from_name(spec.codec, std::nullopt));
-    zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+    checkpoint::create_array_folder(array_root / name, meta).write_all(data);
     pax_leaves.push_back({name, spec.dtype, shape, false});
     t5x_arrays.emplace_back(name, meta);
   }
@@ -83,7 +84,7 @@ struct Generator {
       std::memcpy(&data[i], &value, dtype.itemsize);
     auto meta = zarr::ArrayMetadata::make(shape, shape, dtype,
                                           zarr::codec_from_name(spec.codec, std::nullopt));
-    zarr::ZarrArray::create(array_root / name, meta).write_all(data);
+    checkpoint::create_array_folder(array_root / name, meta).write_all(data);
   }
 };
 

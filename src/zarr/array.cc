@@ -60,26 +60,28 @@ class MemoryChunkReader : public ChunkReader {
   size_t offset_ = 0;
 };
 
-class FileChunkWriter : public ChunkWriter {
+class StoreChunkWriter : public ChunkWriter {
  public:
-  FileChunkWriter(const fs::path& path, const Codec& codec, size_t size, size_t itemsize)
-      : sink_(path), encoder_(fixed_piece_encoder(codec, sink_, size, itemsize)), expected_(size) {}
+  StoreChunkWriter(std::unique_ptr<kv::ValueSink> sink, const Codec& codec, size_t size,
+                   size_t itemsize)
+      : sink_(std::move(sink)),
+        encoder_(fixed_piece_encoder(codec, *sink_, size, itemsize)),
+        expected_(size) {}
   void write(std::span<const std::byte> data) override {
     written_ += data.size();
     encoder_->write(data);
   }
   uint64_t finish() override {
     if (written_ != expected_) {
-      fail("{}: internal error: {} bytes written to a {}-byte chunk", sink_.name(), written_,
+      fail("{}: internal error: {} bytes written to a {}-byte chunk", sink_->name(), written_,
            expected_);
     }
     encoder_->finish();
-    sink_.close();
-    return sink_.bytes_written();
+    return sink_->close();
   }
 
  private:
-  FileSink sink_;
+  std::unique_ptr<kv::ValueSink> sink_;
   std::unique_ptr<ChunkEncoder> encoder_;
   size_t expected_;
   size_t written_ = 0;
@@ -109,55 +111,65 @@ void for_each_chunk_in_box(const ArrayMetadata& m, const Box& box,
   }
 }
 
-ZarrArray ZarrArray::open(const fs::path& dir) {
-  fs::path file = dir / ".zarray";
-  if (!fs::exists(file)) fail("{}: not a zarr array (no .zarray file)", dir.string());
-  return ZarrArray(dir, ArrayMetadata::parse(read_text_file(file), file.string()));
+ZarrArray ZarrArray::open(std::shared_ptr<const kv::KvStore> store, std::string prefix) {
+  std::string key = prefix + ".zarray";
+  if (!store->size(key)) {
+    fail("{}: not a zarr array (no .zarray file)",
+         prefix.empty() ? store->location() : store->describe(prefix));
+  }
+  Bytes text = store->read_all(key);
+  auto metadata = ArrayMetadata::parse(to_string(text), store->describe(key));
+  return ZarrArray(std::move(store), nullptr, std::move(prefix), std::move(metadata));
 }
 
-ZarrArray ZarrArray::open_with_metadata(const fs::path& dir, ArrayMetadata metadata) {
-  return ZarrArray(dir, std::move(metadata));
+ZarrArray ZarrArray::open_with_metadata(std::shared_ptr<const kv::KvStore> store,
+                                        std::string prefix, ArrayMetadata metadata) {
+  return ZarrArray(std::move(store), nullptr, std::move(prefix), std::move(metadata));
 }
 
-ZarrArray ZarrArray::create(const fs::path& dir, ArrayMetadata metadata) {
+ZarrArray ZarrArray::create(std::shared_ptr<kv::KvStore> store, std::string prefix,
+                            ArrayMetadata metadata) {
   // New arrays always take TensorStore's form: C order, "." keys, null fill (every chunk is
   // written, so the fill value is never needed).
   metadata.order = 'C';
   metadata.dimension_separator = '.';
   metadata.fill_value_is_null = true;
   metadata.fill_value.assign(metadata.dtype.itemsize, std::byte{0});
-  metadata.check_sizes((dir / ".zarray").string());
-  fs::create_directories(dir);
-  write_text_file(dir / ".zarray", metadata.to_json_string());
-  return ZarrArray(dir, std::move(metadata));
+  std::string key = prefix + ".zarray";
+  metadata.check_sizes(store->describe(key));
+  std::string text = metadata.to_json_string();
+  auto sink = store->write(key);
+  sink->write(std::as_bytes(std::span(text)));
+  sink->close();
+  std::shared_ptr<const kv::KvStore> reader = store;
+  return ZarrArray(std::move(reader), std::move(store), std::move(prefix), std::move(metadata));
 }
 
-fs::path ZarrArray::chunk_path(const Shape& chunk_index) const {
-  return dir_ / metadata_.chunk_key(chunk_index);
+std::string ZarrArray::chunk_key(const Shape& chunk_index) const {
+  return prefix_ + metadata_.chunk_key(chunk_index);
+}
+
+std::string ZarrArray::describe() const {
+  return prefix_.empty() ? store_->location() : store_->describe(prefix_);
+}
+
+std::unique_ptr<ChunkReader> ZarrArray::stored_chunk_reader(const std::string& key) const {
+  if (!store_->size(key)) return std::make_unique<FillChunkReader>(metadata_.fill_value);
+  return std::make_unique<StoredChunkReader>(store_->read(key), *metadata_.codec,
+                                             metadata_.chunk_bytes());
 }
 
 std::unique_ptr<ChunkReader> ZarrArray::open_chunk(const Shape& chunk_index) const {
-  fs::path path = chunk_path(chunk_index);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::make_unique<FillChunkReader>(metadata_.fill_value);
   if (metadata_.order == 'F' && metadata_.rank() > 1) {
-    return std::make_unique<MemoryChunkReader>(read_chunk(chunk_index), path.string());
+    return std::make_unique<MemoryChunkReader>(read_chunk(chunk_index),
+                                               store_->describe(chunk_key(chunk_index)));
   }
-  return std::make_unique<StoredChunkReader>(open_file_source(path), *metadata_.codec,
-                                             metadata_.chunk_bytes());
+  return stored_chunk_reader(chunk_key(chunk_index));
 }
 
 Bytes ZarrArray::read_chunk(const Shape& chunk_index) const {
   Bytes data(metadata_.chunk_bytes());
-  fs::path path = chunk_path(chunk_index);
-  std::error_code ec;
-  std::unique_ptr<ChunkReader> reader;
-  if (fs::exists(path, ec)) {
-    reader = std::make_unique<StoredChunkReader>(open_file_source(path), *metadata_.codec,
-                                                 metadata_.chunk_bytes());
-  } else {
-    reader = std::make_unique<FillChunkReader>(metadata_.fill_value);
-  }
+  std::unique_ptr<ChunkReader> reader = stored_chunk_reader(chunk_key(chunk_index));
   reader->read(data);
   reader->finish();
   if (metadata_.order == 'F' && metadata_.rank() > 1) {
@@ -181,7 +193,7 @@ void ZarrArray::read_region(const Box& box, std::span<std::byte> out) const {
   const auto& m = metadata_;
   size_t item = m.dtype.itemsize;
   if (out.size() != static_cast<size_t>(num_elements(box.size)) * item) {
-    fail("{}: internal error: region buffer has the wrong size", dir_.string());
+    fail("{}: internal error: region buffer has the wrong size", describe());
   }
   auto out_strides = c_order_strides(box.size, item);
   auto chunk_strides = c_order_strides(m.chunks, item);
@@ -209,8 +221,10 @@ Bytes ZarrArray::read_all() const {
 }
 
 std::unique_ptr<ChunkWriter> ZarrArray::open_chunk_writer(const Shape& chunk_index) const {
-  return std::make_unique<FileChunkWriter>(chunk_path(chunk_index), *metadata_.codec,
-                                           metadata_.chunk_bytes(), metadata_.dtype.itemsize);
+  std::string key = chunk_key(chunk_index);
+  if (!writable_) fail("cannot write {}: the array was opened for reading", store_->describe(key));
+  return std::make_unique<StoreChunkWriter>(writable_->write(key), *metadata_.codec,
+                                            metadata_.chunk_bytes(), metadata_.dtype.itemsize);
 }
 
 uint64_t ZarrArray::write_chunk(const Shape& chunk_index, std::span<const std::byte> data) const {

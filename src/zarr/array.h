@@ -1,13 +1,16 @@
 #pragma once
-// A zarr v2 array on disk: its metadata plus chunk-level and region-level I/O. Reads and writes of
-// distinct chunks are independent and may run concurrently from several threads.
-#include <filesystem>
+// A zarr v2 array in a key-value store: its metadata plus chunk-level and region-level I/O. The
+// array lives under a key prefix of the store ("" or "<name>/"): its metadata is the value
+// `<prefix>.zarray`, a chunk the value `<prefix><chunk key>`. Messages name keys through the
+// store's describe(). Reads and writes of distinct chunks are independent and may run concurrently
+// from several threads. The array shares ownership of its store.
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
+#include "kvstore/kvstore.h"
 #include "util/bytes.h"
-#include "util/file.h"
 #include "zarr/metadata.h"
 
 namespace te::zarr {
@@ -27,28 +30,34 @@ class ChunkReader {
   virtual void finish() = 0;
 };
 
-// Streams one chunk's decoded bytes (C order, full padded chunk) into a new chunk file.
+// Streams one chunk's decoded bytes (C order, full padded chunk) into a new chunk value.
 class ChunkWriter {
  public:
   virtual ~ChunkWriter() = default;
   virtual void write(std::span<const std::byte> data) = 0;
-  // Ends the stream and closes the file; returns the stored (compressed) size.
+  // Ends the stream and commits the value; returns the stored (compressed) size.
   virtual uint64_t finish() = 0;
 };
 
 class ZarrArray {
  public:
-  // Opens the array in `dir`, reading `dir/.zarray`.
-  static ZarrArray open(const fs::path& dir);
+  // Opens the array under `prefix` of `store`, reading `<prefix>.zarray`.
+  static ZarrArray open(std::shared_ptr<const kv::KvStore> store, std::string prefix = "");
   // Opens an array whose metadata is known from elsewhere (a T5X index spec without .zarray).
-  static ZarrArray open_with_metadata(const fs::path& dir, ArrayMetadata metadata);
-  // Creates `dir` and writes TensorStore's .zarray for `metadata`, normalised to TensorStore's
-  // form of a new array (C order, "." separator, null fill value).
-  static ZarrArray create(const fs::path& dir, ArrayMetadata metadata);
+  static ZarrArray open_with_metadata(std::shared_ptr<const kv::KvStore> store, std::string prefix,
+                                      ArrayMetadata metadata);
+  // Writes TensorStore's .zarray for `metadata` under `prefix`, normalised to TensorStore's form
+  // of a new array (C order, "." separator, null fill value); chunks are written by the writers.
+  static ZarrArray create(std::shared_ptr<kv::KvStore> store, std::string prefix,
+                          ArrayMetadata metadata);
 
   const ArrayMetadata& metadata() const { return metadata_; }
-  const fs::path& path() const { return dir_; }
-  fs::path chunk_path(const Shape& chunk_index) const;
+  const kv::KvStore& store() const { return *store_; }
+  const std::string& prefix() const { return prefix_; }
+  // The key of a chunk in the store: prefix + the chunk key of the metadata.
+  std::string chunk_key(const Shape& chunk_index) const;
+  // The array for messages: the store's description of its prefix (or the store itself).
+  std::string describe() const;
 
   // A streaming reader over a C-order chunk. For 'F'-order arrays use read_chunk().
   std::unique_ptr<ChunkReader> open_chunk(const Shape& chunk_index) const;
@@ -59,6 +68,7 @@ class ZarrArray {
   // Reads the whole array (small arrays only: tests, inspect, inline data).
   Bytes read_all() const;
 
+  // Writers need an array made by create() (or a writable store); otherwise te::Error.
   std::unique_ptr<ChunkWriter> open_chunk_writer(const Shape& chunk_index) const;
   // Encodes and writes one full (padded) chunk; returns the stored size.
   uint64_t write_chunk(const Shape& chunk_index, std::span<const std::byte> data) const;
@@ -66,9 +76,16 @@ class ZarrArray {
   void write_all(std::span<const std::byte> data) const;
 
  private:
-  ZarrArray(fs::path dir, ArrayMetadata metadata)
-      : dir_(std::move(dir)), metadata_(std::move(metadata)) {}
-  fs::path dir_;
+  ZarrArray(std::shared_ptr<const kv::KvStore> store, std::shared_ptr<kv::KvStore> writable,
+            std::string prefix, ArrayMetadata metadata)
+      : store_(std::move(store)),
+        writable_(std::move(writable)),
+        prefix_(std::move(prefix)),
+        metadata_(std::move(metadata)) {}
+  std::unique_ptr<ChunkReader> stored_chunk_reader(const std::string& key) const;
+  std::shared_ptr<const kv::KvStore> store_;
+  std::shared_ptr<kv::KvStore> writable_;  // null for arrays opened for reading
+  std::string prefix_;
   ArrayMetadata metadata_;
 };
 

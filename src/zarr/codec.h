@@ -14,8 +14,8 @@
 #include <string>
 #include <utility>
 
+#include "util/byte_stream.h"
 #include "util/bytes.h"
-#include "util/file.h"
 
 namespace te::zarr {
 

@@ -145,6 +145,51 @@ class BadInputTest(unittest.TestCase):
             f.write(b"\xff" * 64)
         self.convert("corrupt-chunk")
 
+    def test_ocdbt_corrupt_chunk(self):
+        # An array inside an OCDBT database (a Pax layout-0 folder packed by kv copy), one chunk
+        # garbled before packing: zarr-cat names the OCDBT key and the data file holding it.
+        self.pax()
+        qkv = LAYER0 + "self_attention.combined_qkv.w"
+        with open(os.path.join(self.src, qkv, "0.0.0.0"), "r+b") as f:
+            f.seek(6)
+            f.write(b"\xff" * 64)
+        db = os.path.join(self.dir, "db")
+        zarrio.run("kv", "copy", self.src, db, "--to", "ocdbt")
+        shutil.rmtree(self.src)
+        os.rename(db, self.src)
+        self.check("ocdbt-corrupt-chunk", ["zarr-cat", os.path.join(self.src, qkv)])
+
+    def t5x_with_driver(self, kvstore):
+        """A T5X index whose first spec leaf names `kvstore` (its path kept)."""
+        self.t5x()
+        index_path = os.path.join(self.src, "checkpoint")
+        with open(index_path, "rb") as f:
+            index = msgpack.unpackb(f.read(), raw=False, strict_map_key=False)
+
+        def first_spec(node):
+            for value in node.values():
+                if isinstance(value, dict) and "kvstore" in value:
+                    return value
+                if isinstance(value, dict):
+                    found = first_spec(value)
+                    if found:
+                        return found
+            return None
+
+        spec = first_spec(index["optimizer"])
+        spec["kvstore"] = dict(kvstore, path=spec["kvstore"]["path"])
+        with open(index_path, "wb") as f:
+            f.write(msgpack.packb(index, use_bin_type=True))
+
+    def test_t5x_remote_driver(self):
+        # Remote storage is refused by name, never read as a local path.
+        self.t5x_with_driver({"driver": "gcs", "bucket": "my-bucket"})
+        self.convert("t5x-remote-driver", flags=T5X)
+
+    def test_t5x_unknown_driver(self):
+        self.t5x_with_driver({"driver": "zip"})
+        self.convert("t5x-unknown-driver", flags=T5X)
+
     def test_truncated_chunk(self):
         self.pax(codec="gzip")
         path = os.path.join(self.src, POST, "0.0.0")

@@ -63,6 +63,17 @@ class LayeringTest(unittest.TestCase):
             for d in deps:
                 self.assertNotIn(name, reachable(layers, d) if d in layers else set(), f"cycle through {name} and {d}")
 
+    def test_zarr_uses_no_filesystem(self):
+        # zarr/ addresses chunks by key through a KvStore; files are the file driver's business.
+        found = []
+        for dirpath, _, files in os.walk(os.path.join(ROOT, "src", "zarr")):
+            for f in files:
+                path = os.path.join(dirpath, f)
+                for line_no, line in enumerate(open(path), 1):
+                    if "filesystem" in line or "util/file.h" in line:
+                        found.append(f"{os.path.relpath(path, ROOT)}:{line_no}: {line.strip()}")
+        self.assertEqual(found, [])
+
     def test_the_checker_sees_a_wrong_include(self):
         # The checker itself can fail: zarr may not reach plan.
         layers = declared_layers()

@@ -6,7 +6,7 @@
 // an absolute link, or one whose target leaves the checkpoint ("../.."), is refused by name.
 #include <filesystem>
 
-namespace te::checkpoint {
+namespace te::kv {
 
 // Recreates the link `from` (inside the checkpoint folder `root`) as `to`, or throws te::Error
 // naming the link and its target when the target is absolute or outside `root`.
@@ -17,4 +17,4 @@ void copy_link_within(const std::filesystem::path& from, const std::filesystem::
 // would, without following any; the planner calls it so that a dry run refuses them too.
 void check_links_within(const std::filesystem::path& tree, const std::filesystem::path& root);
 
-}  // namespace te::checkpoint
+}  // namespace te::kv

@@ -1,8 +1,8 @@
-#include "checkpoint/checkpoint_link.h"
+#include "kvstore/file/file_links.h"
 
 #include "util/error.h"
 
-namespace te::checkpoint {
+namespace te::kv {
 
 namespace fs = std::filesystem;
 
@@ -54,4 +54,4 @@ void check_links_within(const fs::path& tree, const fs::path& root) {
   for (const auto& e : fs::directory_iterator(tree, ec)) check_links_within(e.path(), root);
 }
 
-}  // namespace te::checkpoint
+}  // namespace te::kv

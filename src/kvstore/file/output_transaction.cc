@@ -1,4 +1,4 @@
-#include "exec/output_transaction.h"
+#include "kvstore/file/output_transaction.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -11,10 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "checkpoint/checkpoint.h"
 #include "util/error.h"
 
-namespace te::exec {
+namespace te::kv {
 namespace {
 
 bool is_within(const fs::path& inner, const fs::path& outer) {
@@ -103,7 +102,7 @@ OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& outp
   }
 
   // Temporary folders of interrupted runs for this output (we hold the lock, so none is live).
-  std::string stale_prefix = name + checkpoint::kTempMarker;
+  std::string stale_prefix = name + kTempMarker;
   for (const auto& e : fs::directory_iterator(parent, ec)) {
     if (e.path().filename().string().rfind(stale_prefix, 0) == 0) fs::remove_all(e.path(), ec);
   }
@@ -153,4 +152,4 @@ void OutputTransaction::commit() {
   committed_ = true;
 }
 
-}  // namespace te::exec
+}  // namespace te::kv

@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
-namespace te::exec {
+namespace te::kv {
 
 namespace fs = std::filesystem;
+
+// The marker in the name of the temporary output folders (and of nothing else).
+inline constexpr const char* kTempMarker = ".te-ckpt-tmp-";
 
 // The checks on the output path that need no lock: refuses outputs that would touch the input
 // (equal, inside, or containing it), an existing file, and an existing non-empty folder unless
@@ -39,4 +42,4 @@ class OutputTransaction {
   bool committed_ = false;
 };
 
-}  // namespace te::exec
+}  // namespace te::kv
