@@ -8,6 +8,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/model_report.h"
 #include "util/checked_math.h"
 #include "util/error.h"
 
@@ -81,6 +82,7 @@ int run_inspect(const std::string& path, bool json) {
     out["files"] = nlohmann::ordered_json::array();
     for (const auto& f : c.other_entries) out["files"].push_back(f.string());
     out["problems"] = c.problems;
+    out["model"] = model_json(report_model(c), path);
     fmt::print("{}\n", out.dump(2));
     return c.problems.empty() ? 0 : 2;
   }
@@ -115,6 +117,7 @@ int run_inspect(const std::string& path, bool json) {
   if (c.t5x_index) print_index_tree(*c.t5x_index);
   for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
   for (const auto& p : c.problems) fmt::print("problem: {}\n", p);
+  fmt::print("{}", model_text(report_model(c), path));
   return c.problems.empty() ? 0 : 2;
 }
 
