@@ -15,12 +15,15 @@ output rather than describe the input, which no listing can tell:
 
 Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v no_model_flags_test   (from tests/py)
 """
+import json
 import os
 import re
 import shutil
+import tempfile
 import unittest
 
 import pax_conversion_test as pct
+import paxgen
 import t5x_conversion_test as tct
 import zarrio
 
@@ -149,6 +152,55 @@ for _base in (tct.SeedModes, tct.ModelVariants, tct.DtypesAndCodecs, tct.Chunkin
               tct.IndexRewrite, tct.Optimizers, tct.Semantics, tct.FP8):
     _cls = _t5x_class(_base)
     globals()[_cls.__name__] = _cls
+
+
+# --------------------------------------------------------------------------- inspect, plan
+class InspectAndPlanShowTheModel(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="te-ckpt-model-", dir=pct.TMP_ROOT)
+        self.tmp = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def test_inspect_json_model_and_its_convert_command(self):
+        m = paxgen.variant(pct.BASE, repeat=True, L=3, split_qkv=True, kv_packed=True, K=2, gated=True,
+                           skip_bias=True)
+        src = os.path.join(self.tmp, "src")
+        paxgen.write(paxgen.make_pax(m), src)
+        model = json.loads(zarrio.run("inspect", "--json", src).stdout)["model"]
+        self.assertEqual((model["framework"], model["side"], model["container"]),
+                         ("pax", "framework", "pax-layout-0.0"))
+        self.assertEqual((model["L"], model["E"], model["N"], model["H"], model["K"], model["F"]),
+                         (m.L, m.E, m.N, m.H, m.KV, m.F))
+        self.assertTrue(model["repeat"])
+        for v in ("split QKV", "kv_packed", "gated MLP", "no biases", "layer norms"):
+            self.assertIn(v, model["variants"])
+        self.assertEqual(sorted(g["prefix"] for g in model["optimizer_groups"]),
+                         sorted([f"opt_states_0.p#{m.L}#i-1_2.m.", f"opt_states_0.p#{m.L}#i-1_2.v.",
+                                 "opt_states_0.no_prefix_2.m.", "opt_states_0.no_prefix_2.v."]))
+        self.assertIsNone(model["fp8_format"])
+        cmd = model["convert_command"].split()
+        self.assertEqual(cmd[:2], ["te-ckpt", "convert"])
+        # The command converts, and gives what the full seed description gives.
+        zarrio.run(*cmd[2:], "-q")
+        out = cmd[3].split("=", 1)[1]
+        seed = os.path.join(self.tmp, "seed")
+        zarrio.run("convert", f"--input-path={src}", f"--output-path={seed}", *m.flags("fw2te"), "-q")
+        compare_trees(self, seed, out, cmd)
+        text = zarrio.run("inspect", out).stdout
+        self.assertIn("model: pax TE layout", text)
+        self.assertIn("--num-of-head=N", text)  # TE joins N and H: the command asks for N
+
+    def test_plan_prints_the_detected_model_in_one_line(self):
+        src = os.path.join(self.tmp, "src")
+        paxgen.write(paxgen.make_pax(pct.BASE), src)
+        lines = zarrio.run("plan", f"--input-path={src}").stdout.splitlines()
+        model = [l for l in lines if l.startswith("model: ")]
+        self.assertEqual(len(model), 1, lines[:3])
+        for part in ("Pax Pax layout", "L=2", "E=16 N=4 H=4 K=4 F=32", "combined QKV", "biases",
+                     "Adam m/v"):
+            self.assertIn(part, model[0])
 
 
 if __name__ == "__main__":
