@@ -139,6 +139,7 @@ Listing t5x_listing(const T5xModel& m, bool te, bool fused) {
     bool enc = std::string(stack) == "encoder";
     if ((enc && !m.encoder) || (!enc && !m.decoder)) continue;
     add(std::string(stack) + ".relpos_bias.rel_embedding", {m.N, 32});
+    add(std::string(stack) + (enc ? ".encoder_norm.scale" : ".decoder_norm.scale"), {E});
     for (int64_t i = 0; i < m.L; ++i) {
       std::string p = std::string(stack) + ".layers_" + std::to_string(i) + ".";
       std::vector<std::string> atts =
@@ -195,8 +196,10 @@ Listing t5x_listing(const T5xModel& m, bool te, bool fused) {
       std::string pre = "state.param_states." + n + ".";
       l.arrays.push_back({pre + "m", {1}, "float32"});
       l.arrays.push_back({pre + "v", {1}, "float32"});
-      l.arrays.push_back({pre + "v_col", {s.back()}, "float32"});
-      l.arrays.push_back({pre + "v_row", {s.front()}, "float32"});
+      // As t5xgen writes it: rank >= 2 factored, a vector keeps an unfactored v.
+      bool vec = s.size() < 2;
+      l.arrays.push_back({pre + "v_col", vec ? Shape{1} : Shape{s.back()}, "float32"});
+      l.arrays.push_back({pre + "v_row", vec ? Shape{1} : Shape{s.front()}, "float32"});
     }
   }
   l.arrays.push_back({"state.step", {}, "int32"});

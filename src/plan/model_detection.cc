@@ -345,6 +345,7 @@ void detect_optimizer(const Names& names, DetectedModel& m) {
     if (starts_with(name, weights)) params.emplace(name.substr(root.size()), a);
   }
   std::map<std::pair<std::string, std::string>, OptimizerGroup> groups;
+  bool factored = false;  // a v_row / v_col (Pax: vr / vc) that is not a [1] placeholder
   for (const auto& [name, a] : names.all()) {
     if (starts_with(name, root) || name.find("fp8_meta") != std::string::npos) continue;
     // prefix + parameter path (+ "." + slot for per-parameter state).
@@ -365,14 +366,12 @@ void detect_optimizer(const Names& names, DetectedModel& m) {
         g.example = ev(a);
       }
       ++g.arrays;
+      if ((slot == ".v_row" || slot == ".v_col") && a->shape != Shape{1}) factored = true;
       break;
     }
   }
   // Kinds. Adafactor: per-parameter slots v / v_row / v_col (T5X), or Pax's vr / vc groups.
-  bool factored = false;
   for (const auto& [key, g] : groups) {
-    if ((g.suffix == ".v_row" || g.suffix == ".v_col") && g.example.shape != Shape{1})
-      factored = true;
     if (ends_with(g.prefix, ".vr.") || ends_with(g.prefix, ".vc.")) factored = true;
   }
   for (auto& [key, g] : groups) {

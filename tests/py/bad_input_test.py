@@ -273,6 +273,11 @@ class BadInputTest(unittest.TestCase):
         self.convert("adafactor")
 
     # --- silent wrong results: codec levels, skipped rules, unmapped arrays ----------------------
+    def test_adafactor_unfactored(self):
+        # a bare T5X index file holding every array inline
+        shutil.copy(os.path.join(zarrio.FIXTURES, "t5x", "test_t5_tiny.checkpoint_0"), self.src)
+        self.convert("adafactor-unfactored", flags=[])
+
     def test_gzip_level(self):
         self.pax()
         self.convert("gzip-level", "--compressor=gzip", "--compression-level=99")
