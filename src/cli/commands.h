@@ -17,6 +17,8 @@ Runner add_example_command(CLI::App& app);
 // `zarr-cat ARRAY` / `zarr-write ARRAY`: raw element bytes out of / into one zarr array.
 Runner add_zarr_cat_command(CLI::App& app);
 Runner add_zarr_write_command(CLI::App& app);
+// `verify SOURCE CONVERTED [--json]`: CONVERTED is SOURCE's conversion, bit for bit.
+Runner add_verify_command(CLI::App& app);
 // `kv ls|get|copy`: keys and values of a plain folder or an OCDBT database.
 Runner add_kv_command(CLI::App& app);
 

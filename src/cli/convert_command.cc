@@ -17,6 +17,8 @@
 #include "cli/usage_error.h"
 #include "exec/executor.h"
 #include "kvstore/file/output_transaction.h"
+#include "plan/model_detection.h"
+#include "plan/model_resolution.h"
 #include "plan/plan.h"
 #include "util/error.h"
 #include "util/parse_number.h"
@@ -30,11 +32,11 @@ extern "C" void on_signal(int) {
   g_cancel = true;
 }
 
-// Integer flags are kept as text and parsed strictly by to_options() (CLI11 would read "010" as
+// Integer flags are kept as text and parsed strictly by to_model_flags() (CLI11 would read "010" as
 // octal and clamp 99999999999999999999 to INT64_MAX without a word).
 struct ConvertFlags {
   std::string input, output, fw, direction;
-  std::string layers, heads, head_dim, mlp_dim;
+  std::string layers, heads, head_dim, mlp_dim;  // empty: not given (read from the checkpoint)
   std::string embed_dim = "None", kernel_chunk_size = "None", gqa_groups = "None";
   bool weight_only = false, skip_ln = false, skip_bias = false, gated = false, pax_repeat = false;
   bool pax_split_qkv = false, t5x_fuse_qkv = false, mqa_drop_head_axis = false;
@@ -133,32 +135,43 @@ int64_t optional_int(const std::string& text, const char* flag) {
   return model_dim(text, flag);
 }
 
-rules::ModelOptions to_options(const ConvertFlags& f) {
-  rules::ModelOptions o;
-  o.framework = f.fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
-  o.direction = f.direction == "te2fw"   ? rules::Direction::kTeToFw
-                : f.direction == "te2te" ? rules::Direction::kTeToTe
-                                         : rules::Direction::kFwToTe;
-  o.layers = model_dim(f.layers, "--num-of-layer");
-  o.heads = model_dim(f.heads, "--num-of-head");
-  o.head_dim = model_dim(f.head_dim, "--head-dim");
-  o.mlp_dim = model_dim(f.mlp_dim, "--mlp-intermediate-dim");
-  if (o.heads * o.head_dim > kMaxModelDim) {
-    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", o.heads, o.head_dim,
-         o.heads * o.head_dim, kMaxModelDim);
+std::optional<int64_t> given_dim(const std::string& text, const char* flag) {
+  if (text.empty()) return std::nullopt;
+  return model_dim(text, flag);
+}
+
+// The flags as given (nullopt / false: left out). Integer flags are parsed and range-checked here.
+plan::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_given) {
+  plan::ModelFlags m;
+  if (!f.fw.empty()) m.framework = f.fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
+  if (!f.direction.empty()) {
+    m.direction = f.direction == "te2fw"   ? rules::Direction::kTeToFw
+                  : f.direction == "te2te" ? rules::Direction::kTeToTe
+                                           : rules::Direction::kFwToTe;
   }
-  o.embed_dim = optional_int(f.embed_dim, "--embed-dim");
-  o.gqa_groups = optional_int(f.gqa_groups, "--num-gqa-groups");
+  m.layers = given_dim(f.layers, "--num-of-layer");
+  m.heads = given_dim(f.heads, "--num-of-head");
+  m.head_dim = given_dim(f.head_dim, "--head-dim");
+  m.mlp_dim = given_dim(f.mlp_dim, "--mlp-intermediate-dim");
+  if (m.heads && m.head_dim && *m.heads * *m.head_dim > kMaxModelDim) {
+    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", *m.heads, *m.head_dim,
+         *m.heads * *m.head_dim, kMaxModelDim);
+  }
+  if (int64_t e = optional_int(f.embed_dim, "--embed-dim")) m.embed_dim = e;
+  if (int64_t k = optional_int(f.gqa_groups, "--num-gqa-groups")) m.gqa_groups = k;
+  m.pax_repeat = f.pax_repeat;
+  m.pax_split_qkv = f.pax_split_qkv;
+  m.gated = f.gated;
+  m.skip_bias = f.skip_bias;
+  m.skip_ln = f.skip_ln;
+  m.t5x_fuse_qkv = f.t5x_fuse_qkv;
+  if (qkv_layout_given) {
+    m.qkv_layout =
+        f.qkv_layout == "kv_packed" ? rules::QkvLayout::kKvPacked : rules::QkvLayout::kQkvPacked;
+  }
+  rules::ModelOptions& o = m.rest;
   o.weight_only = f.weight_only;
-  o.skip_ln = f.skip_ln;
-  o.skip_bias = f.skip_bias;
-  o.gated = f.gated;
-  o.pax_repeat = f.pax_repeat;
-  o.pax_split_qkv = f.pax_split_qkv;
   o.pax_mqa_drop_head_axis = f.mqa_drop_head_axis;
-  o.t5x_fuse_qkv = f.t5x_fuse_qkv;
-  o.qkv_layout =
-      f.qkv_layout == "kv_packed" ? rules::QkvLayout::kKvPacked : rules::QkvLayout::kQkvPacked;
   o.gated_order = f.gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
@@ -169,9 +182,17 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
   o.fp8_recipe.margin =
       static_cast<int>(parse_int_flag(f.fp8_margin, "--fp8-margin", 0, kMaxFp8Margin));
   o.fp8_collection = f.fp8_collection;
+  return m;
+}
+
+// The checks between flags, made on the resolved options (given or read from the checkpoint).
+void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
+  if (o.heads * o.head_dim > kMaxModelDim) {
+    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", o.heads, o.head_dim,
+         o.heads * o.head_dim, kMaxModelDim);
+  }
   check_fp8_options(f, o);
   bool pax = o.framework == rules::Framework::kPax;
-  if (!pax && o.embed_dim == 0) fail("--embed-dim is required with --fw=t5x");
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {
     if (!o.pax_split_qkv)
       fail("--te-qkv-layout=kv_packed needs --pax-split-qkv (Pax keeps q, k, v apart for GQA)");
@@ -205,9 +226,34 @@ rules::ModelOptions to_options(const ConvertFlags& f) {
           "chunking)");
     }
   } else if (o.t5x_fuse_qkv) {
-    fail("--t5x-fuse-qkv only applies to --fw=t5x");
+    fail("--t5x-fuse-qkv only applies to --fw=pax");
   }
-  return o;
+}
+
+// Adafactor state stored per parameter (T5X's param_states.<parameter>.{m,v,v_row,v_col}): the
+// unfactored v has its parameter's shape and could follow it, but m, v_row and v_col are [1]
+// placeholders, and a rule that stacks or splits parameters (wi_0 + wi_1 -> wi_kernel, fused QKV)
+// has no rule for them; MAPPING.md converts optimizer state only where it has its parameter's
+// shape. Refused by name, before planning, with what the listing shows.
+void refuse_unconvertible_optimizer(const plan::DetectedModel& m) {
+  for (const auto& g : m.optimizer_groups) {
+    if (g.kind != plan::OptimizerKind::kAdafactorUnfactored) continue;
+    fail(
+        "{} is {}: unfactored Adafactor state ({}*{} per parameter; v has the parameter's shape, "
+        "m, v_row and v_col are [1] placeholders): te-ckpt converts optimizer state that has its "
+        "parameter's shape, and the placeholders have no rule where TE stacks or splits "
+        "parameters; pass --weight-only to convert the weights and leave the optimizer state out",
+        g.example.array, shape_string(g.example.shape), g.prefix, g.suffix);
+  }
+}
+
+// The seed's flags checked before the checkpoint is opened, as the seed did, when they describe
+// the whole model.
+void validate_seed_flags(const plan::ModelFlags& m, const ConvertFlags& f) {
+  if (!m.full_description() || !m.framework || !m.direction) return;
+  plan::ModelFlags seed = m;
+  if (!seed.embed_dim) seed.embed_dim = 1;  // T5X: read from the checkpoint when left out
+  validate_options(plan::resolve_model_options(std::nullopt, "", seed), f);
 }
 
 std::string human_bytes(double b) {
@@ -226,13 +272,15 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
-int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags) {
+int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
+                bool qkv_layout_given) {
   if (f.direction == "fw2tw") {
     fmt::print(
         stderr,
         "te-ckpt: note: --direction=fw2tw (a typo in the original README) is read as fw2te\n");
   }
-  rules::ModelOptions options = to_options(f);
+  plan::ModelFlags model_flags = to_model_flags(f, qkv_layout_given);
+  validate_seed_flags(model_flags, f);
   plan::PlanSettings settings;
   settings.kernel_chunk_size = optional_int(f.kernel_chunk_size, "--kernel-chunk-size");
   settings.copy_unmapped = f.copy_unmapped;
@@ -256,6 +304,22 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   uint64_t limit = parse_byte_size(f.memory_limit, "--memory-limit");
   auto start = std::chrono::steady_clock::now();
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
+  std::optional<plan::DetectedModel> detected;
+  std::string detection_error;
+  try {
+    detected = plan::detect_model(plan::listing_of(source));
+  } catch (const Error& e) {
+    detection_error = e.what();
+  }
+  rules::ModelOptions options = plan::resolve_model_options(detected, detection_error, model_flags);
+  validate_options(options, f);
+  if (detected && !options.weight_only) refuse_unconvertible_optimizer(*detected);
+  const std::string model_line =
+      detected ? detected->summary() : "not read from the listing (" + detection_error + ")";
+  const char* direction_text = options.direction == rules::Direction::kFwToTe   ? "fw2te"
+                               : options.direction == rules::Direction::kTeToTe ? "te2te"
+                                                                                : "te2fw";
+  const char* fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
   for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
     fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
@@ -267,8 +331,9 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
     }
   }
   if (f.dry_run) {
-    fmt::print("{} {} checkpoint {}: {} -> {}\n", f.fw, checkpoint::format_name(source.format),
-               f.input, f.direction, f.output.empty() ? "(no output)" : f.output);
+    fmt::print("{} {} checkpoint {}: {} -> {}\n", fw_text, checkpoint::format_name(source.format),
+               f.input, direction_text, f.output.empty() ? "(no output)" : f.output);
+    fmt::print("model: {}\n", model_line);
     fmt::print("{}", plan::describe(plan));
     return 0;
   }
@@ -321,6 +386,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   for (const auto& w : r.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!f.quiet) {
+    fmt::print("model: {} ({})\n", model_line, direction_text);
     // "processed" is the progress bar's count; read and wrote are bytes on disk.
     fmt::print(
         "converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
@@ -346,21 +412,22 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   auto* out =
       app.add_option("--output-path", f->output, "the path to store the converted checkpoint");
   if (!dry_run_only) out->required();
-  app.add_option("--fw", f->fw, "the framework that stored (or will load) the checkpoint")
-      ->required()
+  app.add_option("--fw", f->fw,
+                 "the framework that stored (or will load) the checkpoint (default: read from it)")
       ->check(CLI::IsMember({"pax", "t5x"}));
-  app.add_option(
-         "--direction", f->direction,
-         "fw2te: framework to TE; te2fw: TE to framework; te2te: rewrite a TE checkpoint's FP8 "
-         "metadata into --fp8-meta-format (weights copied)")
-      ->required()
+  app.add_option("--direction", f->direction,
+                 "fw2te: framework to TE; te2fw: TE to framework (default: to the other side); "
+                 "te2te: rewrite a TE checkpoint's FP8 metadata into --fp8-meta-format (weights "
+                 "copied)")
       ->check(CLI::IsMember({"fw2te", "te2fw", "te2te", "fw2tw"}));
-  app.add_option("--num-of-layer", f->layers, "number of Transformer layers (per stack for T5X)")
-      ->required();
-  app.add_option("--num-of-head", f->heads, "number of attention heads")->required();
-  app.add_option("--head-dim", f->head_dim, "attention head dimension")->required();
-  app.add_option("--mlp-intermediate-dim", f->mlp_dim, "MLP (FFN) intermediate dimension")
-      ->required();
+  app.add_option("--num-of-layer", f->layers,
+                 "number of Transformer layers (per stack for T5X; default: read from the "
+                 "checkpoint, as every model flag left out)");
+  app.add_option("--num-of-head", f->heads,
+                 "number of attention heads (needed for a Pax TE-layout checkpoint, which joins "
+                 "heads and head dim)");
+  app.add_option("--head-dim", f->head_dim, "attention head dimension");
+  app.add_option("--mlp-intermediate-dim", f->mlp_dim, "MLP (FFN) intermediate dimension");
   app.add_option(
       "--embed-dim", f->embed_dim,
       "model (embedding) dimension; required with --fw=t5x, inferred from the arrays for pax "
@@ -426,7 +493,7 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_flag("--no-streaming", f->no_streaming,
                "decode whole chunks even where slab streaming is possible (for testing)")
       ->group("Debugging");
-  // The integer flags are read as text (parsed strictly by to_options); show them as INT.
+  // The integer flags are read as text (parsed strictly by to_model_flags); show them as INT.
   for (const char* name :
        {"--num-of-layer", "--num-of-head", "--head-dim", "--mlp-intermediate-dim",
         "--amax-history-len", "--fp8-margin", "--jobs", "--compression-level"}) {
@@ -444,7 +511,7 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
     for (const char* flag : kFp8Flags) {
       if (app.count(flag) > 0) f->fp8_flags_given.insert(flag);
     }
-    return run_convert(*f, given);
+    return run_convert(*f, given, app.count("--te-qkv-layout") > 0);
   };
 }
 

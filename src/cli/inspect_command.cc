@@ -9,6 +9,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/store_arrays.h"
 #include "cli/commands.h"
+#include "cli/model_report.h"
 #include "kvstore/open_spec.h"
 #include "rules/fp8_format.h"
 #include "util/checked_math.h"
@@ -164,6 +165,7 @@ int run_inspect(const std::string& path, bool json) {
                                      {"collection", f.collection},
                                      {"arrays", f.arrays}});
     }
+    out["model"] = model_json(report_model(c), path);
     fmt::print("{}\n", out.dump(2));
     return c.problems.empty() ? 0 : 2;
   }
@@ -202,6 +204,7 @@ int run_inspect(const std::string& path, bool json) {
   if (c.t5x_index) print_index_tree(*c.t5x_index);
   for (const auto& f : c.other_entries) fmt::print("file: {}\n", f.string());
   for (const auto& p : c.problems) fmt::print("problem: {}\n", p);
+  fmt::print("{}", model_text(report_model(c), path));
   return c.problems.empty() ? 0 : 2;
 }
 

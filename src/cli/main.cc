@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
   auto run_zarr_write = te::cli::add_zarr_write_command(*zarr_write);
   auto* kv = app.add_subcommand("kv", "List, read and copy the keys of a folder or OCDBT database");
   auto run_kv = te::cli::add_kv_command(*kv);
+  auto* verify = app.add_subcommand(
+      "verify", "Check that CONVERTED is SOURCE's conversion, every array bit for bit");
+  auto run_verify = te::cli::add_verify_command(*verify);
 
   // `te-ckpt --input-path=... --fw=...` (no subcommand) behaves like the original converter.
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
     if (zarr_cat->parsed()) return run_zarr_cat();
     if (zarr_write->parsed()) return run_zarr_write();
     if (kv->parsed()) return run_kv();
+    if (verify->parsed()) return run_verify();
     fmt::print("{}", app.help());
     return 0;
   } catch (const te::UsageError& e) {

@@ -286,10 +286,6 @@ class BadInputTest(unittest.TestCase):
         self.pax()
         self.convert("wrong-framework", flags=T5X)
 
-    def test_t5x_embed(self):
-        self.t5x()
-        self.convert("t5x-embed", flags=[f for f in T5X if not f.startswith("--embed-dim")])
-
     def test_kv_packed(self):
         self.pax()
         self.convert("kv-packed", "--te-qkv-layout=kv_packed", "--num-gqa-groups=2")
@@ -411,6 +407,11 @@ class BadInputTest(unittest.TestCase):
         self.convert("adafactor")
 
     # --- silent wrong results: codec levels, skipped rules, unmapped arrays ----------------------
+    def test_adafactor_unfactored(self):
+        # a bare T5X index file holding every array inline
+        shutil.copy(os.path.join(zarrio.FIXTURES, "t5x", "test_t5_tiny.checkpoint_0"), self.src)
+        self.convert("adafactor-unfactored", flags=[])
+
     def test_gzip_level(self):
         self.pax()
         self.convert("gzip-level", "--compressor=gzip", "--compression-level=99")
@@ -609,6 +610,55 @@ class BadInputTest(unittest.TestCase):
         self.to_te(T5X)
         self.convert("t5x-fuse-extra", "--direction=te2fw", "--t5x-fuse-qkv", flags=T5X)
 
+    # --- flags given alone: the rest is read from the checkpoint, and each given flag is checked --
+    def test_auto_heads(self):
+        self.pax()
+        self.convert("auto-heads", "--num-of-head=8", flags=[])
+
+    def test_auto_embed(self):
+        self.pax()
+        self.convert("auto-embed", "--embed-dim=32", flags=[])
+
+    def test_auto_mlp(self):
+        self.pax()
+        self.convert("auto-mlp", "--mlp-intermediate-dim=100", flags=[])
+
+    def test_auto_layers(self):
+        self.pax()
+        self.convert("auto-layers", "--num-of-layer=3", flags=[])
+
+    def test_auto_repeat(self):
+        self.pax()
+        self.convert("auto-repeat", "--pax-repeat", flags=[])
+
+    def test_auto_split(self):
+        self.pax()
+        self.convert("auto-split", "--pax-split-qkv", flags=[])
+
+    def test_auto_gated(self):
+        self.pax()
+        self.convert("auto-gated", "--use-gated-activations", flags=[])
+
+    def test_auto_direction(self):
+        self.pax()
+        self.to_te(PAX)
+        self.convert("auto-direction", "--direction=fw2te", flags=[])
+
+    def test_auto_te_heads(self):
+        self.pax()
+        self.to_te(PAX)
+        self.convert("auto-te-heads", flags=[])
+
+    def test_auto_te_heads_divide(self):
+        self.pax()
+        self.to_te(PAX)
+        self.convert("auto-te-heads-divide", "--num-of-head=5", flags=[])
+
+    def test_auto_t5x_fuse(self):
+        self.t5x()
+        self.to_te(T5X)
+        self.convert("auto-t5x-fuse", "--t5x-fuse-qkv", flags=[])
+
     def test_not_a_zarr_array(self):
         self.pax()
         os.remove(os.path.join(self.src, POST, ".zarray"))
@@ -711,7 +761,7 @@ class BadInputTest(unittest.TestCase):
 
     def test_usage_missing_flag(self):
         self.pax()
-        self.convert("usage-missing-flag", flags=[f for f in PAX if not f.startswith("--fw")], exit_code=2)
+        self.check("usage-missing-flag", ["convert", "--output-path", self.out, *PAX], exit_code=2)
 
     def test_usage_bad_value(self):
         self.pax()

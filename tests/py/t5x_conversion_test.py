@@ -793,13 +793,13 @@ class Errors(T5XCase):
         self.assertIn(shape_str(expected), msg, f"expected shape missing: {err}")
         self.assertIn(shape_str(found), msg, f"found shape missing: {err}")
 
-    def test_missing_embed_dim(self):
+    def test_missing_embed_dim_is_read_from_the_checkpoint(self):
+        # --embed-dim was required; E is now read from the arrays (issue 13), with the same output
         m, ck, src = self._setup()
-        digest = zarrio.tree_digest(src)
-        out = self.path("out")
-        p = convert(src, out, m, "fw2te", fused=True, embed_dim=None)
-        err = self.assert_failed_cleanly(p, out, src, digest, parent=self.tmp)
-        self.assertIn("embed-dim", err)
+        without, given = self.path("without"), self.path("given")
+        self.convert_ok(src, without, m, "fw2te", fused=True, embed_dim=None)
+        self.convert_ok(src, given, m, "fw2te", fused=True)
+        self.assertEqual(zarrio.tree_digest(without), zarrio.tree_digest(given))
 
     def test_index_entry_points_at_missing_folder(self):
         m, ck, src = self._setup()

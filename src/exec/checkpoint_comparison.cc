@@ -1,0 +1,155 @@
+#include "exec/checkpoint_comparison.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "util/error.h"
+#include "util/file.h"
+#include "zarr/array.h"
+
+namespace te::exec {
+namespace {
+
+using checkpoint::ArrayEntry;
+using checkpoint::Checkpoint;
+
+// The decoded bytes of `box` of an array (an inline array is a zarr array in a memory store).
+Bytes read_box(const ArrayEntry& a, const zarr::Box& box) {
+  int64_t n = 1;
+  for (int64_t s : box.size) n *= s;
+  Bytes out(static_cast<size_t>(n) * a.metadata.dtype.itemsize);
+  a.open().read_region(box, out);
+  return out;
+}
+
+std::string bits(const std::byte* p, size_t n) {
+  std::string s = "0x";
+  for (size_t i = n; i-- > 0;) s += fmt::format("{:02x}", static_cast<unsigned>(p[i]));
+  return s;
+}
+
+// Compares one array; returns a problem line or "".
+std::string compare_array(const ArrayEntry& e, const ArrayEntry& a, uint64_t& bytes) {
+  if (e.metadata.dtype.zarr != a.metadata.dtype.zarr) {
+    return fmt::format("{}: dtype {} ({}), expected {} ({})", e.name, a.metadata.dtype.name(),
+                       a.metadata.dtype.zarr, e.metadata.dtype.name(), e.metadata.dtype.zarr);
+  }
+  if (e.metadata.shape != a.metadata.shape) {
+    return fmt::format("{}: shape {}, expected {}", e.name, shape_string(a.metadata.shape),
+                       shape_string(e.metadata.shape));
+  }
+  const Shape& shape = e.metadata.shape;
+  const size_t item = e.metadata.dtype.itemsize;
+  // One box per chunk of the expected array (the whole array when it is inline).
+  std::vector<zarr::Box> boxes;
+  if (e.is_inline() || shape.empty()) {
+    boxes.push_back({Shape(shape.size(), 0), shape});
+  } else {
+    zarr::for_each_chunk_in_box(e.metadata, {Shape(shape.size(), 0), shape}, [&](const Shape& c) {
+      zarr::Box b{Shape(shape.size()), Shape(shape.size())};
+      for (size_t d = 0; d < shape.size(); ++d) {
+        b.start[d] = c[d] * e.metadata.chunks[d];
+        b.size[d] = std::min(e.metadata.chunks[d], shape[d] - b.start[d]);
+      }
+      boxes.push_back(b);
+    });
+  }
+  for (const auto& box : boxes) {
+    Bytes want = read_box(e, box), got = read_box(a, box);
+    bytes += want.size();
+    if (want == got) continue;
+    size_t off = 0;
+    while (off < want.size() && want[off] == got[off]) ++off;
+    size_t element = off / item;
+    Shape index(shape.size());
+    for (size_t d = shape.size(); d-- > 0;) {
+      index[d] = box.start[d] + static_cast<int64_t>(element % box.size[d]);
+      element /= box.size[d];
+    }
+    const size_t at = (off / item) * item;
+    return fmt::format("{}: element {} differs: {}, expected {}", e.name, shape_string(index),
+                       bits(got.data() + at, item), bits(want.data() + at, item));
+  }
+  return "";
+}
+
+}  // namespace
+
+ComparisonReport compare_checkpoints(const Checkpoint& expected, const Checkpoint& actual) {
+  ComparisonReport r;
+  for (const auto& p : actual.problems) r.problems.push_back("index: " + p);
+  std::map<std::string, const ArrayEntry*> got;
+  for (const auto& a : actual.arrays) got[a.name] = &a;
+  std::set<std::string> wanted;
+  for (const auto& e : expected.arrays) {
+    wanted.insert(e.name);
+    auto it = got.find(e.name);
+    if (it == got.end()) {
+      r.problems.push_back(fmt::format("{}: missing (expected {} {})", e.name,
+                                       e.metadata.dtype.name(), shape_string(e.metadata.shape)));
+      continue;
+    }
+    std::string p = compare_array(e, *it->second, r.bytes_compared);
+    if (!p.empty()) r.problems.push_back(p);
+    ++r.arrays_compared;
+  }
+  for (const auto& a : actual.arrays) {
+    if (!wanted.count(a.name)) {
+      r.problems.push_back(fmt::format("{}: unexpected array ({} {})", a.name,
+                                       a.metadata.dtype.name(), shape_string(a.metadata.shape)));
+    }
+  }
+  // Other files, byte for byte.
+  std::set<fs::path> files(actual.other_entries.begin(), actual.other_entries.end());
+  for (const auto& f : expected.other_entries) {
+    if (!files.erase(f)) {
+      r.problems.push_back(fmt::format("{}: missing file", f.string()));
+      continue;
+    }
+    std::error_code ec;
+    if (fs::is_regular_file(expected.path / f, ec) &&
+        read_file(expected.path / f) != read_file(actual.path / f)) {
+      r.problems.push_back(fmt::format("{}: file differs", f.string()));
+    }
+  }
+  for (const auto& f : files) r.problems.push_back(fmt::format("{}: unexpected file", f.string()));
+  // Index entries: the same leaves, each array leaf with the same dtype and shape.
+  if (expected.t5x_index && actual.t5x_index) {
+    std::map<std::string, std::string> want, have;
+    auto describe = [](const checkpoint::T5xLeaf& l) {
+      if (l.spec)
+        return fmt::format("array {} {} at {}", l.spec->dtype_name, shape_string(l.spec->shape),
+                           l.spec->folder);
+      if (l.inline_array)
+        return fmt::format("inline {} {}", l.inline_array->dtype.name(),
+                           shape_string(l.inline_array->shape));
+      return std::string("value");
+    };
+    for (const auto& l : expected.t5x_index->leaves()) want[l.path] = describe(l);
+    for (const auto& l : actual.t5x_index->leaves()) have[l.path] = describe(l);
+    for (const auto& [path, text] : want) {
+      auto it = have.find(path);
+      if (it == have.end()) {
+        r.problems.push_back(fmt::format("index: entry {} missing (expected {})", path, text));
+      } else if (it->second != text) {
+        r.problems.push_back(
+            fmt::format("index: entry {} is {}, expected {}", path, it->second, text));
+      }
+    }
+    for (const auto& [path, text] : have) {
+      if (!want.count(path))
+        r.problems.push_back(fmt::format("index: unexpected entry {} ({})", path, text));
+    }
+  }
+  if (expected.pax_metadata && actual.pax_metadata &&
+      *expected.pax_metadata != *actual.pax_metadata) {
+    r.problems.push_back("metadata/metadata: differs from the metadata of the expected arrays");
+  }
+  return r;
+}
+
+}  // namespace te::exec

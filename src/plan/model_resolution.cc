@@ -1,0 +1,276 @@
+#include "plan/model_resolution.h"
+
+#include <fmt/format.h>
+
+#include "util/error.h"
+
+namespace te::plan {
+namespace {
+
+using rules::Direction;
+using rules::Framework;
+using rules::QkvLayout;
+
+// `e` with axis `axis` set to `value`: the shape a flag's value would need.
+std::string would_need(const DetectedDim& d, int64_t value, int64_t factor = 1) {
+  Shape s = d.evidence.shape;
+  if (d.axis >= 0 && d.axis < static_cast<int>(s.size())) s[d.axis] = value * factor;
+  return shape_string(s);
+}
+
+// A dimension flag against the detected value (where the listing shows it).
+void check_dim(const char* flag, const std::optional<int64_t>& given, const DetectedDim& d,
+               const char* meaning) {
+  if (!given || !d.known() || *given == d.value) return;
+  if (d.axis < 0) {
+    fail("{}={}, but {} is {}: {} {}", flag, *given, d.evidence.array,
+         shape_string(d.evidence.shape), d.value, meaning);
+  }
+  fail("{}={}, but {} is {}: {} {}; {}={} would need {}", flag, *given, d.evidence.array,
+       shape_string(d.evidence.shape), d.value, meaning, flag, *given, would_need(d, *given));
+}
+
+const char* fw_name(Framework f) {
+  return f == Framework::kPax ? "Pax" : "T5X";
+}
+
+// Checks every given flag against the detected model (the flags-light way of describing it).
+void check_contradictions(const DetectedModel& m, const ModelFlags& f) {
+  if (f.framework && *f.framework != m.framework) return;  // the planner names the format
+  const bool pax = m.framework == Framework::kPax;
+  if (f.direction) {
+    if (*f.direction == Direction::kFwToTe && m.side == Side::kTe) {
+      fail(
+          "--direction=fw2te, but this checkpoint is already in TE layout: found {}; to convert "
+          "it to {} pass --direction=te2fw (or leave --direction out)",
+          m.side_evidence.array, fw_name(m.framework));
+    }
+    if (*f.direction == Direction::kTeToFw && m.side == Side::kFramework) {
+      fail(
+          "--direction=te2fw, but this checkpoint is in {} layout, not TE: found {}; to convert "
+          "it to TE pass --direction=fw2te (or leave --direction out)",
+          fw_name(m.framework), m.side_evidence.array);
+    }
+  }
+  if (f.layers && *f.layers != m.layers.value) {
+    if (pax && m.pax_repeat) {
+      fail("--num-of-layer={}, but {} is {}: {} layers; --num-of-layer={} would need {}", *f.layers,
+           m.layers.evidence.array, shape_string(m.layers.evidence.shape), m.layers.value,
+           *f.layers, would_need(m.layers, *f.layers));
+    }
+    for (const auto& s : m.stacks) {
+      if (s.layers == *f.layers) continue;
+      std::string head =
+          pax ? "mdl_vars.params.lm.transformer.x_layers_" : "target." + s.name + ".layers_";
+      if (*f.layers > s.layers) {
+        fail("--num-of-layer={}, but the checkpoint's {} has {} layers: no {}{}.* (the last is {})",
+             *f.layers, s.name, s.layers, head, s.layers, s.evidence.array);
+      }
+      fail("--num-of-layer={}, but the checkpoint's {} has {} layers: found {}{}.* ({})", *f.layers,
+           s.name, s.layers, head, *f.layers, s.evidence.array);
+    }
+  }
+  check_dim("--embed-dim", f.embed_dim, m.embed, "= E");
+  check_dim("--num-of-head", f.heads, m.heads, "heads");
+  check_dim("--head-dim", f.head_dim, m.head_dim, "= the head dim");
+  check_dim("--mlp-intermediate-dim", f.mlp_dim, m.mlp_dim, "= the MLP dim");
+  if (m.side == Side::kFramework)
+    check_dim("--num-gqa-groups", f.gqa_groups, m.kv_heads, "key/value heads");
+  // N and H where the listing shows only their product.
+  const DetectedDim& d = m.joined_heads;
+  if (d.known() && !m.heads.known()) {
+    auto joined = [&](const char* flag, int64_t v) {
+      if (d.value % v != 0) {
+        fail("{}={}, but {} is {}: D = N*H = {} is not a multiple of {}", flag, v, d.evidence.array,
+             shape_string(d.evidence.shape), d.value, v);
+      }
+    };
+    if (f.heads) joined("--num-of-head", *f.heads);
+    if (f.head_dim) joined("--head-dim", *f.head_dim);
+    if (f.heads && f.head_dim && *f.heads * *f.head_dim != d.value) {
+      fail("--num-of-head={} x --head-dim={} = {}, but {} is {}: D = N*H = {}", *f.heads,
+           *f.head_dim, *f.heads * *f.head_dim, d.evidence.array, shape_string(d.evidence.shape),
+           d.value);
+    }
+  }
+  if (pax) {
+    if (f.pax_repeat && !m.pax_repeat) {
+      fail(
+          "--pax-repeat was given, but found {}, not under lm.transformer.repeat: this is not a "
+          "repeat checkpoint; drop --pax-repeat",
+          m.repeat_evidence.array);
+    }
+    if (m.side == Side::kFramework && f.pax_split_qkv && !*m.split_qkv) {
+      fail("--pax-split-qkv was given, but {} is {}: the QKV is combined; drop --pax-split-qkv",
+           m.qkv_evidence.array, shape_string(m.qkv_evidence.shape));
+    }
+    if (f.gated && !m.gated) {
+      fail("--use-gated-activations was given, but {} is {}: the MLP is not gated; drop it",
+           m.mlp_evidence.array, shape_string(m.mlp_evidence.shape));
+    }
+    if (f.qkv_layout && m.qkv_layout && *f.qkv_layout != *m.qkv_layout &&
+        (m.side == Side::kTe || *m.qkv_layout == QkvLayout::kKvPacked)) {
+      const bool kv = *m.qkv_layout == QkvLayout::kKvPacked;
+      fail("--te-qkv-layout={}, but {} is {}: {}; pass --te-qkv-layout={} (or leave it out)",
+           kv ? "qkv_packed" : "kv_packed", m.qkv_evidence.array,
+           shape_string(m.qkv_evidence.shape),
+           m.side == Side::kTe ? (kv ? "the TE side is kv_packed" : "the TE side is qkv_packed")
+                               : "fewer key/value heads than heads need kv_packed",
+           kv ? "kv_packed" : "qkv_packed");
+    }
+  } else if (m.side == Side::kTe && f.t5x_fuse_qkv && !*m.t5x_fused) {
+    fail(
+        "--t5x-fuse-qkv was given, but found {} (query, key and value apart): the TE side is not "
+        "fused; drop --t5x-fuse-qkv",
+        m.qkv_evidence.array);
+  }
+}
+
+// The options from the detected model, with the given flags where the listing leaves a choice.
+rules::ModelOptions from_detection(const DetectedModel& m, const ModelFlags& f) {
+  rules::ModelOptions o = f.rest;
+  const bool pax = m.framework == Framework::kPax;
+  o.framework = f.framework.value_or(m.framework);
+  o.direction = m.side == Side::kFramework ? Direction::kFwToTe : Direction::kTeToFw;
+  o.layers = m.layers.value;
+  for (const auto& s : m.stacks) {
+    if (s.layers != m.layers.value) {
+      fail(
+          "the checkpoint's {} has {} layers but its {} has {} ({}): te-ckpt converts stacks of "
+          "one depth",
+          m.stacks[0].name, m.stacks[0].layers, s.name, s.layers, s.evidence.array);
+    }
+  }
+  o.embed_dim = m.embed.value;
+  o.mlp_dim = m.mlp_dim.value;
+  if (m.heads.known()) {
+    o.heads = m.heads.value;
+    o.head_dim = m.head_dim.value;
+  } else {
+    const DetectedDim& d = m.joined_heads;
+    if (f.heads) {
+      o.heads = *f.heads;
+      o.head_dim = d.value / *f.heads;
+    } else if (f.head_dim) {
+      o.head_dim = *f.head_dim;
+      o.heads = d.value / *f.head_dim;
+    } else if (!pax) {
+      // T5X keeps D = N*H joined on both sides: any split gives the same arrays.
+      o.heads = 1;
+      o.head_dim = d.value;
+    } else {
+      fail(
+          "two readings fit {} {}: the TE layout joins heads and head dim (D = N*H = {}), so it "
+          "could be N={} H={} or N={} H={} among others; --num-of-head (or --head-dim) decides",
+          d.evidence.array, shape_string(d.evidence.shape), d.value, d.value, 1, 1, d.value);
+    }
+  }
+  if (pax) {
+    o.pax_repeat = m.pax_repeat;
+    o.gated = m.gated;
+    o.skip_bias = !m.biases;
+    o.skip_ln = !m.layer_norms;
+    if (m.side == Side::kFramework) {
+      o.pax_split_qkv = *m.split_qkv;
+      int64_t k = m.kv_heads.value;
+      o.qkv_layout = f.qkv_layout.value_or(m.qkv_layout.value_or(QkvLayout::kQkvPacked));
+      o.gqa_groups = (k != o.heads || o.qkv_layout == QkvLayout::kKvPacked) ? k : 0;
+    } else {
+      o.qkv_layout = *m.qkv_layout;
+      o.pax_split_qkv = o.qkv_layout == QkvLayout::kKvPacked || f.pax_split_qkv;
+      if (o.qkv_layout == QkvLayout::kKvPacked) {
+        const int64_t kh = m.joined_kv_heads.value;
+        if (o.head_dim <= 0 || kh % o.head_dim != 0) {
+          fail("{} is {}: K*H = {} is not a multiple of the head dim {}",
+               m.joined_kv_heads.evidence.array, shape_string(m.joined_kv_heads.evidence.shape), kh,
+               o.head_dim);
+        }
+        o.gqa_groups = kh / o.head_dim;
+        if (f.gqa_groups && *f.gqa_groups != o.gqa_groups) {
+          fail("--num-gqa-groups={}, but {} is {}: K*H = {} with H={}: {} key/value heads",
+               *f.gqa_groups, m.joined_kv_heads.evidence.array,
+               shape_string(m.joined_kv_heads.evidence.shape), kh, o.head_dim, o.gqa_groups);
+        }
+      }
+    }
+  } else {
+    o.gated = f.gated;
+    o.skip_bias = f.skip_bias;
+    o.skip_ln = !m.layer_norms;
+    o.t5x_fuse_qkv = m.side == Side::kTe ? *m.t5x_fused : f.t5x_fuse_qkv;
+  }
+  return o;
+}
+
+// The seed's meaning of the flags: every flag as given, a boolean left out is false.
+rules::ModelOptions from_flags(const std::optional<DetectedModel>& m,
+                               const std::string& detection_error, const ModelFlags& f) {
+  rules::ModelOptions o = f.rest;
+  if (!f.framework && !m) fail("--fw is needed: {}", detection_error);
+  if (!f.direction && !m) fail("--direction is needed: {}", detection_error);
+  o.framework = f.framework ? *f.framework : m->framework;
+  o.direction = f.direction                   ? *f.direction
+                : m->side == Side::kFramework ? Direction::kFwToTe
+                                              : Direction::kTeToFw;
+  o.layers = *f.layers;
+  o.heads = *f.heads;
+  o.head_dim = *f.head_dim;
+  o.mlp_dim = *f.mlp_dim;
+  o.embed_dim = f.embed_dim.value_or(0);
+  if (o.framework == Framework::kT5x && o.embed_dim == 0) {
+    if (!m || m->framework != Framework::kT5x || !m->embed.known())
+      fail("--embed-dim is required with --fw=t5x");
+    o.embed_dim = m->embed.value;
+  }
+  o.gqa_groups = f.gqa_groups.value_or(0);
+  o.pax_repeat = f.pax_repeat;
+  o.pax_split_qkv = f.pax_split_qkv;
+  o.gated = f.gated;
+  o.skip_bias = f.skip_bias;
+  o.skip_ln = f.skip_ln;
+  o.t5x_fuse_qkv = f.t5x_fuse_qkv;
+  o.qkv_layout = f.qkv_layout.value_or(QkvLayout::kQkvPacked);
+  return o;
+}
+
+}  // namespace
+
+rules::ModelOptions resolve_model_options(const std::optional<DetectedModel>& detected,
+                                          const std::string& detection_error,
+                                          const ModelFlags& flags) {
+  if (flags.full_description()) return from_flags(detected, detection_error, flags);
+  if (!detected) fail("{}", detection_error);
+  if (flags.framework && *flags.framework != detected->framework) {
+    // The planner refuses the format first, with its own message.
+    rules::ModelOptions o = flags.rest;
+    o.framework = *flags.framework;
+    o.layers = o.heads = o.head_dim = o.mlp_dim = o.embed_dim = 1;
+    return o;
+  }
+  check_contradictions(*detected, flags);
+  return from_detection(*detected, flags);
+}
+
+std::string describe_as_flags(const rules::ModelOptions& o) {
+  const bool pax = o.framework == Framework::kPax;
+  std::string s = fmt::format(
+      "--fw={} --direction={} --num-of-layer={} --num-of-head={} --head-dim={} "
+      "--mlp-intermediate-dim={} --embed-dim={}",
+      pax ? "pax" : "t5x", o.direction == Direction::kFwToTe ? "fw2te" : "te2fw", o.layers, o.heads,
+      o.head_dim, o.mlp_dim, o.embed_dim);
+  if (pax) {
+    if (o.pax_repeat) s += " --pax-repeat";
+    if (o.pax_split_qkv) s += " --pax-split-qkv";
+    if (o.qkv_layout == QkvLayout::kKvPacked) {
+      s += fmt::format(" --te-qkv-layout=kv_packed --num-gqa-groups={}", o.kv_heads());
+    }
+    if (o.gated) s += " --use-gated-activations";
+    if (o.skip_bias) s += " --skip-bias";
+  } else if (o.t5x_fuse_qkv) {
+    s += " --t5x-fuse-qkv";
+  }
+  if (o.skip_ln) s += " --skip-ln";
+  return s;
+}
+
+}  // namespace te::plan
