@@ -273,6 +273,20 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
     return 0;
   }
   if (f.output.empty()) fail("--output-path is required");
+  if (checkpoint::is_orbax_format(source.format)) {
+    if (!plan.fp8.modules.empty()) {
+      fail(
+          "{}: FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax "
+          "checkpoints ({})",
+          f.input, checkpoint::format_name(source.format));
+    }
+    if (source.orbax_placeholder_index) {
+      fail(
+          "{}: this Orbax item also has a msgpack PLACEHOLDER:// `checkpoint` (Orbax < 0.5.21); "
+          "rewriting it is not supported yet",
+          (source.array_root / "checkpoint").string());
+    }
+  }
   for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
   for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
 
