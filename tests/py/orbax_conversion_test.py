@@ -199,6 +199,57 @@ class OrbaxConversionTest(unittest.TestCase):
     def test_t5x_fused_te2fw_with_optimizer(self):
         self.t5x_case("te2fw")
 
+    # ------------------------------------------------------------------ inspect
+    def test_inspect_shows_the_layout_and_problems(self):
+        m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
+        legacy = os.path.join(self.dir, "legacy", "checkpoint_00000001")
+        paxgen.write(paxgen.make_pax(m, 0), legacy)
+        src = os.path.join(self.dir, "orbax", "checkpoint_00000001")
+        orbaxgen.pax_to_orbax(legacy, src)
+        j = json.loads(self.run_ok("inspect", "--json", src).stdout)
+        self.assertEqual(j["layout"], "Pax (version 1.2), Orbax OCDBT, zarr v2")
+        self.assertEqual(j["problems"], [])
+        # A leaf without data is a problem (exit 2), named by the leaf.
+        path = os.path.join(src, "state", "_METADATA")
+        with open(path) as f:
+            md = json.load(f)
+        md["tree_metadata"]["('mdl_vars', 'ghost')"] = {
+            "key_metadata": [{"key": "mdl_vars", "key_type": 2}, {"key": "ghost", "key_type": 2}],
+            "value_metadata": {"value_type": "jax.Array", "skip_deserialize": False}}
+        with open(path, "w") as f:
+            f.write(json.dumps(md))
+        p = zarrio.run("inspect", "--json", src, check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        problems = json.loads(p.stdout)["problems"]
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("'mdl_vars.ghost'", problems[0])
+
+    def test_real_orbax_fixtures_show_their_layout(self):
+        for name in ("zarr2_composite", "zarr2_direct"):
+            j = json.loads(self.run_ok("inspect", "--json", os.path.join(zarrio.FIXTURES, "orbax", name)).stdout)
+            self.assertEqual(j["layout"], "Orbax OCDBT, zarr v2", name)
+            self.assertEqual(j["problems"], [], name)
+
+    def test_other_output_formats_are_refused_for_now(self):
+        m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
+        legacy = os.path.join(self.dir, "legacy", "checkpoint_00000001")
+        paxgen.write(paxgen.make_pax(m, 0), legacy)
+        src = os.path.join(self.dir, "orbax", "checkpoint_00000001")
+        orbaxgen.pax_to_orbax(legacy, src)
+        out = os.path.join(self.dir, "out")
+        for inp, fmt, kept in ((src, "zarr", "ocdbt"), (legacy, "ocdbt", "zarr")):
+            p = zarrio.run("convert", "--input-path", inp, "--output-path", out, *m.flags("fw2te"),
+                           f"--output-format={fmt}", check=False)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(f"changing the container ({kept} to {fmt}) is not supported yet", p.stderr)
+            self.assertFalse(os.path.exists(out))
+        p = zarrio.run("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"),
+                       "--output-format=ocdbt-zarr3", check=False)
+        self.assertIn("writing zarr3 arrays is not supported yet", p.stderr)
+        # The input's own container by name is the default.
+        self.run_ok("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"), "--output-format=ocdbt")
+        self.assertTrue(os.path.exists(os.path.join(out, "state", "manifest.ocdbt")))
+
     # ------------------------------------------------------------------ refusals
     def test_fp8_generation_is_refused_for_orbax(self):
         m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
