@@ -165,7 +165,7 @@ class OrbaxConversionTest(unittest.TestCase):
         ckpt, _ = t5xgen.build(m, layout=layout, fused=True)
         legacy_src = ckpt.write(os.path.join(self.dir, "legacy_src", "checkpoint_1"))
         orbax_src = os.path.join(self.dir, "orbax_src", "checkpoint_1")
-        orbaxgen.t5x_to_orbax(ckpt, orbax_src, os.path.join(self.dir, "scratch_gen"))
+        orbaxgen.t5x_to_orbax(ckpt, orbax_src, os.path.join(self.dir, "scratch_gen"), legacy_src)
         flags = ["--fw=t5x", f"--direction={direction}", "--t5x-fuse-qkv", *m.cli()]
         legacy_out = os.path.join(self.dir, "legacy_out", "checkpoint_1")
         orbax_out = os.path.join(self.dir, "orbax_out", "checkpoint_1")

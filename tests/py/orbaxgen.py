@@ -127,14 +127,18 @@ def pax_to_orbax(legacy_step, step_dir):
     return names
 
 
-def t5x_to_orbax(ckpt, step_dir, scratch):
+def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None):
     """A t5xgen Checkpoint written as T5X's Orbax layout (checkpoint_<N>/state/ + dataset/): every
     leaf (inline leaves as rank-0/small raw zarr arrays) in one database, names as T5X saves them
-    (`target.…`, `state.param_states.…`, `state.step`). Returns the leaf names."""
+    (`target.…`, `state.param_states.…`, `state.step`). With `legacy_dir` (the same Checkpoint
+    written in the legacy layout) the array folders are taken from there byte for byte (gzip
+    headers carry a time stamp, so encoding twice may differ). Returns the leaf names."""
     folders = {}
     for name, leaf in ckpt.leaves.items():
         folder = os.path.join(scratch, name)
-        if isinstance(leaf, t5xgen.ArrayLeaf):
+        if isinstance(leaf, t5xgen.ArrayLeaf) and legacy_dir:
+            folder = os.path.join(legacy_dir, name)
+        elif isinstance(leaf, t5xgen.ArrayLeaf):
             zarrio.write_array(folder, leaf.data, t5xgen.NAME_TO_ZARR[leaf.dtype], chunks=leaf.chunks,
                                compressor=t5xgen.codec_json(leaf.codec))
         elif isinstance(leaf, t5xgen.InlineLeaf):
@@ -149,5 +153,5 @@ def t5x_to_orbax(ckpt, step_dir, scratch):
     with open(os.path.join(step_dir, "dataset", "train_ds-000-of-001.index"), "wb") as f:
         f.write(b"tf.data iterator state\x00\x01")
     write_step_metadata(step_dir, {"state": PYTREE_HANDLER, "dataset": "t5x.checkpoints.DatasetCheckpointHandler"})
-    shutil.rmtree(scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
     return sorted(folders)
