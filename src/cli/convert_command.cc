@@ -297,12 +297,6 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
           "checkpoints ({})",
           f.input, checkpoint::format_name(source.format));
     }
-    if (source.orbax_placeholder_index) {
-      fail(
-          "{}: this Orbax item also has a msgpack PLACEHOLDER:// `checkpoint` (Orbax < 0.5.21); "
-          "rewriting it is not supported yet",
-          (source.array_root / "checkpoint").string());
-    }
   }
   for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
   for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);

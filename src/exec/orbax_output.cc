@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "checkpoint/orbax_placeholder_index.h"
 #include "checkpoint/orbax_sharding.h"
 #include "checkpoint/orbax_step_metadata.h"
 #include "checkpoint/orbax_tree_metadata.h"
@@ -38,8 +39,10 @@ std::vector<OutputLeaf> output_leaves(const plan::Plan& plan) {
   return out;
 }
 
-void write_tree_metadata(const std::vector<OutputLeaf>& leaves, const fs::path& in_item,
-                         const fs::path& out_item) {
+// Writes `_METADATA` and returns the key paths of its leaves, in its order.
+std::vector<std::vector<std::string>> write_tree_metadata(const std::vector<OutputLeaf>& leaves,
+                                                          const fs::path& in_item,
+                                                          const fs::path& out_item) {
   const fs::path file = in_item / "_METADATA";
   auto tree = OrbaxTreeMetadata::parse(read_file(file), file.string());
   std::set<std::string> names;
@@ -65,6 +68,23 @@ void write_tree_metadata(const std::vector<OutputLeaf>& leaves, const fs::path& 
     }
   }
   write_text_file(out_item / "_METADATA", tree.emit());
+  std::vector<std::vector<std::string>> paths;
+  for (const auto* e : tree.leaves()) {
+    std::vector<std::string> path;
+    for (const auto& k : e->keys) path.push_back(k.name);
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
+// The msgpack placeholder `checkpoint` (Orbax < 0.5.21 reads it first): rewritten to the same
+// tree as the new `_METADATA`, only when the input had one.
+void write_placeholder_index(const std::vector<std::vector<std::string>>& paths,
+                             const fs::path& in_item, const fs::path& out_item) {
+  const fs::path file = in_item / "checkpoint";
+  auto index = OrbaxPlaceholderIndex::parse(read_file(file), file.string());
+  index.rewrite(paths);
+  write_file(out_item / "checkpoint", index.encode());
 }
 
 void write_sharding(const std::vector<OutputLeaf>& leaves, const fs::path& in_item,
@@ -114,7 +134,8 @@ void write_orbax_metadata(const plan::Plan& plan, const fs::path& out_dir) {
   const Checkpoint& src = *plan.source;
   const fs::path out_item = out_dir / src.orbax_item;
   const auto leaves = output_leaves(plan);
-  write_tree_metadata(leaves, src.array_root, out_item);
+  const auto paths = write_tree_metadata(leaves, src.array_root, out_item);
+  if (src.orbax_placeholder_index) write_placeholder_index(paths, src.array_root, out_item);
   write_sharding(leaves, src.array_root, out_item);
   write_array_metadatas(leaves, src.array_root, out_item);
   const fs::path step_metadata = src.path / "_CHECKPOINT_METADATA";

@@ -7,7 +7,8 @@
 // source by OrbaxSharding's rule; the file is omitted when some entry cannot be derived, which
 // Orbax accepts since T5X and Pax pass shardings), `<item>/array_metadatas/process_0` for the
 // output arrays (when the input had one), `_CHECKPOINT_METADATA` with a fresh commit time (when
-// the input had one) and `commit_success.txt`.
+// the input had one), the msgpack placeholder `checkpoint` with the same tree as the new
+// `_METADATA` (when the input had one: Orbax < 0.5.21 needs it) and `commit_success.txt`.
 #include <filesystem>
 
 #include "plan/plan.h"

@@ -108,7 +108,7 @@ class OrbaxConversionTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(step, "commit_success.txt")))
 
     # ------------------------------------------------------------------ Pax
-    def pax_case(self, m, direction):
+    def pax_case(self, m, direction, placeholder=False):
         m = paxgen.variant(m, layout="1.x")
         pax = paxgen.make_pax(m, 0)
         te, _ = paxgen.to_te(m, pax)
@@ -116,6 +116,8 @@ class OrbaxConversionTest(unittest.TestCase):
         paxgen.write(pax if direction == "fw2te" else te, legacy_src)
         orbax_src = os.path.join(self.dir, "orbax_src", "checkpoint_00000001")
         orbaxgen.pax_to_orbax(legacy_src, orbax_src)
+        if placeholder:
+            orbaxgen.write_placeholder_index(os.path.join(orbax_src, "state"))
         legacy_out = os.path.join(self.dir, "legacy_out", "checkpoint_00000001")
         orbax_out = os.path.join(self.dir, "orbax_out", "checkpoint_00000001")
         self.run_ok("convert", "--input-path", legacy_src, "--output-path", legacy_out, *m.flags(direction))
@@ -129,6 +131,12 @@ class OrbaxConversionTest(unittest.TestCase):
         for name in want:
             self.assertEqual(got[name], want[name], name)
         self.assert_orbax_metadata(orbax_out, list(want), orbax_src)
+        placeholder_file = os.path.join(orbax_out, "state", "checkpoint")
+        self.assertEqual(os.path.exists(placeholder_file), placeholder)
+        if placeholder:  # the same tree as the new _METADATA, each leaf naming itself
+            leaves = orbaxgen.placeholder_leaves(placeholder_file)
+            self.assertEqual(sorted(leaves), sorted(want))
+            self.assertEqual([k for k, v in leaves.items() if k != v], [])
         with open(os.path.join(orbax_out, "metadata", "metadata")) as f:
             md = json.load(f)
         with open(os.path.join(legacy_out, "metadata", "metadata")) as f:
@@ -154,6 +162,10 @@ class OrbaxConversionTest(unittest.TestCase):
 
     def test_pax_repeat_te2fw_with_optimizer(self):
         self.pax_case(paxgen.Model(L=2, N=4, H=4, E=16, F=32, repeat=True), "te2fw")
+
+    def test_pax_repeat_fw2te_with_placeholder_index(self):
+        """Orbax < 0.5.21 (Pax's pin) also wrote the msgpack placeholder `checkpoint`."""
+        self.pax_case(paxgen.Model(L=2, N=4, H=4, E=16, F=32, repeat=True), "fw2te", placeholder=True)
 
     def test_pax_nonrepeat_fw2te_with_optimizer(self):
         self.pax_case(paxgen.Model(L=2, N=4, H=4, E=16, F=32), "fw2te")

@@ -98,6 +98,41 @@ def write_item(item_dir, folders):
     return by_name
 
 
+def write_placeholder_index(item_dir):
+    """Adds the msgpack `checkpoint` of Orbax < 0.5.21 to an item: the `_METADATA` tree with every
+    leaf replaced by PLACEHOLDER://<name> (lists as maps with decimal string keys)."""
+    import msgpack
+    with open(os.path.join(item_dir, "_METADATA")) as f:
+        md = json.load(f)
+    tree = {}
+    for e in md["tree_metadata"].values():
+        keys = [k["key"] for k in e["key_metadata"]]
+        node = tree
+        for k in keys[:-1]:
+            node = node.setdefault(str(k), {})
+        node[str(keys[-1])] = "PLACEHOLDER://" + ".".join(map(str, keys))
+    with open(os.path.join(item_dir, "checkpoint"), "wb") as f:
+        f.write(msgpack.packb(tree, use_bin_type=True))
+
+
+def placeholder_leaves(path):
+    """{dotted path: placeholder name} of a msgpack placeholder `checkpoint`."""
+    import msgpack
+    with open(path, "rb") as f:
+        tree = msgpack.unpackb(f.read(), raw=False)
+    out = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, prefix + [k])
+            elif isinstance(v, str) and v.startswith("PLACEHOLDER://"):
+                out[".".join(prefix + [k])] = v[len("PLACEHOLDER://"):]
+
+    walk(tree, [])
+    return out
+
+
 def write_step_metadata(step_dir, item_handlers):
     with open(os.path.join(step_dir, "_CHECKPOINT_METADATA"), "w") as f:
         f.write(json.dumps({"item_handlers": item_handlers, "metrics": {}, "performance_metrics": {},
