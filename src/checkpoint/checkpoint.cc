@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "checkpoint/orbax_checkpoint.h"
 #include "kvstore/file/file_store.h"
 #include "kvstore/memory/memory_store.h"
 #include "kvstore/open_spec.h"
@@ -29,8 +30,7 @@ bool path_exists(const fs::path& p) {
   return fs::exists(p, ec);
 }
 
-// Refuses the formats te-ckpt recognises but cannot read.
-void refuse_unsupported(const fs::path& path) {
+void refuse_te_ckpt_temp(const fs::path& path) {
   std::string name = path.filename().string();
   if (name.empty()) name = path.parent_path().filename().string();
   if (name.find(kTempMarker) != std::string::npos) {
@@ -39,6 +39,10 @@ void refuse_unsupported(const fs::path& path) {
         "(delete it, or rerun the conversion, which removes it)",
         path.string());
   }
+}
+
+// Refuses the formats te-ckpt recognises but cannot read (Orbax folders are read before this).
+void refuse_unsupported(const fs::path& path) {
   for (const fs::path& dir : {path, path / "state"}) {
     if (path_exists(dir / "manifest.ocdbt")) {
       fail(
@@ -221,8 +225,18 @@ std::string format_name(Format format) {
       return "pax-layout-1.x";
     case Format::kZarrArray:
       return "zarr-array";
+    case Format::kT5xOrbax:
+      return "T5X, Orbax OCDBT, zarr v2";
+    case Format::kPaxOrbax:
+      return "Pax, Orbax OCDBT, zarr v2";
+    case Format::kOrbax:
+      return "Orbax OCDBT, zarr v2";
   }
   return "unknown";
+}
+
+bool is_orbax_format(Format format) {
+  return format == Format::kT5xOrbax || format == Format::kPaxOrbax || format == Format::kOrbax;
 }
 
 InlineArray ArrayEntry::to_inline_array() const {
@@ -261,6 +275,8 @@ Checkpoint open_checkpoint(const fs::path& path) {
   }
   if (!fs::is_directory(status)) fail("{}: not a file or folder", path.string());
   if (::access(path.c_str(), R_OK | X_OK) != 0) fail("{}: permission denied", path.string());
+  refuse_te_ckpt_temp(path);
+  if (open_orbax_checkpoint(ckpt)) return ckpt;
   refuse_unsupported(path);
   ckpt.array_root = path;
   if (path_exists(path / "checkpoint") && fs::is_regular_file(path / "checkpoint")) {

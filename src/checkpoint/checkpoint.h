@@ -2,7 +2,7 @@
 // A checkpoint on disk, detected and listed: which format it is, its arrays (in folders or inline
 // in a T5X index), and every other file that a conversion copies unchanged. Formats te-ckpt cannot
 // read (Orbax, OCDBT, zarr3, Pax's msgpack-only FLAX type) are named and refused here, before any
-// work is planned.
+// work is planned. Orbax checkpoints with zarr v2 arrays in OCDBT are read (orbax_checkpoint.h).
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,7 +26,13 @@ enum class Format {
   kPaxLayout0,  // a folder that directly holds the array folders (Pax checkpoint version 0.0)
   kPaxLayout1,  // a Pax step folder: state/ holds the arrays, metadata/metadata describes mdl_vars
   kZarrArray,   // a single zarr v2 array folder
+  // Orbax steps (or items) whose primary item keeps zarr v2 arrays in an OCDBT database; the
+  // arrays are the `_METADATA` leaves, read from the item's root database.
+  kT5xOrbax,  // T5X `checkpoint_<N>/state/` (leaf names `target.…`, `state.param_states.…`)
+  kPaxOrbax,  // Pax `checkpoint_%08d/state/` + `metadata/metadata` (`mdl_vars.…`, `opt_states.…`)
+  kOrbax,     // any other Orbax step or item folder
 };
+bool is_orbax_format(Format format);
 std::string format_name(Format format);
 
 struct ArrayEntry {
@@ -58,7 +64,15 @@ struct Checkpoint {
   // Files and folders (relative to `path`) that are neither arrays nor regenerated metadata.
   std::vector<fs::path> other_entries;
   std::optional<T5xIndex> t5x_index;
-  std::optional<nlohmann::json> pax_metadata;  // layout 1: metadata/metadata
+  std::optional<nlohmann::json> pax_metadata;  // layout 1 and Pax Orbax: metadata/metadata
+  // Orbax formats: what the layout is ("T5X, Orbax OCDBT, zarr v2") and the primary item's
+  // folder relative to `path` ("state", or "" for a direct checkpoint).
+  std::string layout_description;
+  fs::path orbax_item;
+  bool orbax_placeholder_index = false;  // the item also has a msgpack PLACEHOLDER:// `checkpoint`
+  // Things Orbax itself tolerates (a missing `_sharding`, `array_metadatas/`, ...): shown by
+  // `inspect`, never a reason to refuse.
+  std::vector<std::string> notes;
   // Inconsistencies found while listing (index entry without folder, index/.zarray mismatch,
   // array folder not in the index). `inspect` shows them; `convert` refuses the checkpoint.
   std::vector<std::string> problems;

@@ -36,6 +36,7 @@ extern "C" void on_signal(int) {
 // octal and clamp 99999999999999999999 to INT64_MAX without a word).
 struct ConvertFlags {
   std::string input, output, fw, direction;
+  std::string output_format = "keep";
   std::string layers, heads, head_dim, mlp_dim;  // empty: not given (read from the checkpoint)
   std::string embed_dim = "None", kernel_chunk_size = "None", gqa_groups = "None";
   bool weight_only = false, skip_ln = false, skip_bias = false, gated = false, pax_repeat = false;
@@ -272,6 +273,21 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
+// --output-format: only the input's own container can be written so far (keep, or its name).
+void check_output_format(const std::string& format, const checkpoint::Checkpoint& source) {
+  if (format == "keep") return;
+  const std::string kept = checkpoint::is_orbax_format(source.format) ? "ocdbt" : "zarr";
+  if (format == "ocdbt-zarr3") {
+    fail("--output-format=ocdbt-zarr3: writing zarr3 arrays is not supported yet");
+  }
+  if (format != kept) {
+    fail(
+        "--output-format={}: changing the container ({} to {}) is not supported yet; the output "
+        "keeps the input's container ({}, --output-format=keep)",
+        format, kept, format, kept);
+  }
+}
+
 int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
                 bool qkv_layout_given) {
   if (f.direction == "fw2tw") {
@@ -320,6 +336,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
                                : options.direction == rules::Direction::kTeToTe ? "te2te"
                                                                                 : "te2fw";
   const char* fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
+  check_output_format(f.output_format, source);
   for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
     fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
@@ -338,6 +355,14 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
     return 0;
   }
   if (f.output.empty()) fail("--output-path is required");
+  if (checkpoint::is_orbax_format(source.format)) {
+    if (!plan.fp8.modules.empty()) {
+      fail(
+          "{}: FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax "
+          "checkpoints ({})",
+          f.input, checkpoint::format_name(source.format));
+    }
+  }
   for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
   for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
 
@@ -458,6 +483,11 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_flag("--pax-mqa-drop-head-axis", f->mqa_drop_head_axis,
                "te2fw with one key/value head: write Pax key/value without the head axis ([E,H])");
   app.add_flag("--t5x-fuse-qkv", f->t5x_fuse_qkv, "the TE side uses fused QKV (fused_qkv_params)");
+  app.add_option("--output-format", f->output_format,
+                 "the output's container: keep (the input's; the default), zarr (per-array zarr v2 "
+                 "folders), ocdbt (Orbax, zarr v2 in OCDBT), ocdbt-zarr3; only the input's own "
+                 "container is written so far")
+      ->check(CLI::IsMember({"keep", "zarr", "ocdbt", "ocdbt-zarr3"}));
   app.add_flag("--gen-fp8-meta", f->gen_fp8_meta,
                "fw2te: generate FP8 metadata (in --fp8-meta-format) so FP8 runs can restore");
   app.add_option("--fp8-meta-format", f->fp8_meta_format,

@@ -87,9 +87,21 @@ void print_table(const std::vector<std::array<std::string, N>>& rows,
 
 // The zarr arrays of the OCDBT databases at `path` (a database folder, or a folder of items each
 // holding one). Array names are the keys' prefixes, after the item's folder name.
+// When `path` is also an Orbax checkpoint te-ckpt converts, its layout and what Orbax would find
+// inconsistent (problems) or tolerate (notes) are shown with the database listing.
 int run_inspect_ocdbt(const std::string& path,
                       const std::vector<std::pair<std::string, std::filesystem::path>>& databases,
                       bool json) {
+  std::optional<checkpoint::Checkpoint> orbax;
+  try {
+    checkpoint::Checkpoint c = checkpoint::open_checkpoint(path);
+    if (checkpoint::is_orbax_format(c.format)) orbax = std::move(c);
+  } catch (const Error&) {
+    // Not a checkpoint te-ckpt converts (yet): the databases are listed all the same.
+  }
+  const std::vector<std::string> no_findings;
+  const auto& problems = orbax ? orbax->problems : no_findings;
+  const auto& notes = orbax ? orbax->notes : no_findings;
   std::vector<checkpoint::StoreArray> arrays;
   for (const auto& [item, folder] : databases) {
     auto store = kv::open_local_store(folder);
@@ -114,9 +126,11 @@ int run_inspect_ocdbt(const std::string& path,
                                {"codec", a.codec},
                                {"stored_bytes", a.stored_bytes}});
     }
-    out["problems"] = nlohmann::ordered_json::array();
+    if (orbax) out["layout"] = orbax->layout_description;
+    out["problems"] = problems;
+    out["notes"] = notes;
     fmt::print("{}\n", out.dump(2));
-    return 0;
+    return problems.empty() ? 0 : 2;
   }
   fmt::print("{}: OCDBT database{}, {}\n", path, databases.size() == 1 ? "" : "s",
              count_text(arrays.size(), "array"));
@@ -132,7 +146,10 @@ int run_inspect_ocdbt(const std::string& path,
   fmt::print("total: {}, {} bytes stored\n", count_text(arrays.size(), "array"), stored);
   for (const auto& [item, folder] : databases)
     fmt::print("database: {}\n", item.empty() ? folder.string() : item + " " + folder.string());
-  return 0;
+  if (orbax) fmt::print("layout: {}\n", orbax->layout_description);
+  for (const auto& n : notes) fmt::print("note: {}\n", n);
+  for (const auto& p : problems) fmt::print("problem: {}\n", p);
+  return problems.empty() ? 0 : 2;
 }
 
 int run_inspect(const std::string& path, bool json) {

@@ -10,11 +10,13 @@
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/fp8_arrays.h"
+#include "exec/orbax_output.h"
 #include "exec/output_index.h"
 #include "exec/worker_pool.h"
 #include "kvstore/file/copy_tree.h"
 #include "kvstore/file/file_store.h"
 #include "kvstore/memory/memory_store.h"
+#include "kvstore/ocdbt/ocdbt_writer.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/strided_copy.h"
@@ -25,11 +27,23 @@ namespace {
 using checkpoint::Format;
 
 // Where output arrays go: `array_root / name` (state/ in a Pax step folder), through a file store
-// at the array root; arrays that stay inline in a T5X index go to a memory store.
+// at the array root, or for an Orbax checkpoint into one new OCDBT database at the item folder
+// (`database`, committed once every array is in it); arrays that stay inline in a T5X index go to
+// a memory store.
 struct Output {
+  Output(fs::path d, fs::path root, bool ocdbt) : dir(std::move(d)), array_root(std::move(root)) {
+    fs::create_directories(array_root);
+    if (ocdbt) {
+      database = std::make_shared<kv::OcdbtWriter>(std::make_shared<kv::FileStore>(array_root));
+      store = database;
+    } else {
+      store = std::make_shared<kv::FileStore>(array_root);
+    }
+  }
   fs::path dir;
   fs::path array_root;
-  std::shared_ptr<kv::FileStore> store = std::make_shared<kv::FileStore>(array_root);
+  std::shared_ptr<kv::OcdbtWriter> database;
+  std::shared_ptr<kv::KvStore> store;
   std::shared_ptr<kv::MemoryStore> inline_store =
       std::make_shared<kv::MemoryStore>("inline arrays of the output index");
   fs::path folder(const std::string& name) const { return array_root / name; }
@@ -55,8 +69,12 @@ uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings) {
   const checkpoint::Checkpoint& src = *plan.source;
-  Output out{out_dir, src.format == Format::kPaxLayout1 ? out_dir / "state" : out_dir};
-  fs::create_directories(out.array_root);
+  const bool orbax = checkpoint::is_orbax_format(src.format);
+  Output out(out_dir,
+             src.format == Format::kPaxLayout1 ? out_dir / "state"
+             : orbax                           ? out_dir / src.orbax_item
+                                               : out_dir,
+             orbax);
   ExecResult result;
   std::atomic<bool> never_cancel{false};
   const std::atomic<bool>& cancel = settings.cancel ? *settings.cancel : never_cancel;
@@ -203,6 +221,13 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   result.bytes_processed = counters.decoded_bytes + copied_bytes;
   result.bytes_total = total;
 
+  if (out.database) {
+    // The database exists only once committed; its values were counted as they were written.
+    out.database->commit();
+    write_orbax_metadata(plan, out_dir);
+    if (src.format == Format::kPaxOrbax && src.pax_metadata) write_pax_metadata(plan, out_dir, {});
+    return result;
+  }
   auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root, result.warnings);
   result.fp8_arrays = fp8_arrays.size();
   std::error_code ec;

@@ -45,12 +45,14 @@ std::string framework_side_weight(const Checkpoint& c, Framework fw) {
 }
 
 void check_checkpoint(const Checkpoint& c, const rules::ModelOptions& o) {
-  bool pax_format = c.format == Format::kPaxLayout0 || c.format == Format::kPaxLayout1;
+  bool pax_format = c.format == Format::kPaxLayout0 || c.format == Format::kPaxLayout1 ||
+                    c.format == Format::kPaxOrbax || c.format == Format::kOrbax;
   if (o.framework == Framework::kPax && !pax_format) {
     fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", c.path.string(),
          checkpoint::format_name(c.format));
   }
-  if (o.framework == Framework::kT5x && c.format != Format::kT5x) {
+  if (o.framework == Framework::kT5x && c.format != Format::kT5x && c.format != Format::kT5xOrbax &&
+      c.format != Format::kOrbax) {
     fail(
         "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
         "this is a {} checkpoint",

@@ -501,8 +501,18 @@ DetectedModel detect_model(const Listing& listing) {
   if (listing.format == Format::kZarrArray) {
     fail("a single zarr array is not a model checkpoint: give the checkpoint folder");
   }
-  m.framework = listing.format == Format::kT5x ? Framework::kT5x : Framework::kPax;
   Names names(listing);
+  if (listing.format == Format::kT5x || listing.format == Format::kT5xOrbax) {
+    m.framework = Framework::kT5x;
+  } else if (listing.format == Format::kOrbax) {
+    // A generic Orbax step says nothing about its producer; Pax names its tree mdl_vars.
+    m.framework = Framework::kT5x;
+    for (const auto& a : listing.arrays) {
+      if (a.name.rfind("mdl_vars.", 0) == 0) m.framework = Framework::kPax;
+    }
+  } else {
+    m.framework = Framework::kPax;
+  }
   if (m.framework == Framework::kPax) {
     detect_pax(names, m);
   } else {

@@ -141,12 +141,14 @@ class Planner {
 
   void check_format() {
     using checkpoint::Format;
-    bool pax_format = ckpt_.format == Format::kPaxLayout0 || ckpt_.format == Format::kPaxLayout1;
+    bool pax_format = ckpt_.format == Format::kPaxLayout0 || ckpt_.format == Format::kPaxLayout1 ||
+                      ckpt_.format == Format::kPaxOrbax || ckpt_.format == Format::kOrbax;
     if (o_.framework == Framework::kPax && !pax_format) {
       fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", ckpt_.path.string(),
            checkpoint::format_name(ckpt_.format));
     }
-    if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x) {
+    if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x &&
+        ckpt_.format != Format::kT5xOrbax && ckpt_.format != Format::kOrbax) {
       fail(
           "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
           "this is a {} checkpoint",

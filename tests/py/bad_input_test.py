@@ -12,6 +12,7 @@ import msgpack
 import numcodecs
 import numpy as np
 
+import orbaxgen
 import paxgen
 import zarrio
 
@@ -277,6 +278,38 @@ class BadInputTest(unittest.TestCase):
         self.pax(layout="1.x")
         open(os.path.join(self.src, "state", "manifest.ocdbt"), "wb").write(b"\0")
         self.convert("ocdbt")
+
+    def orbax_pax(self, step_name="checkpoint_00000001"):
+        """The Pax OCDBT variant of the example model (independent writer); self.src is its step."""
+        legacy = os.path.join(self.dir, "legacy")
+        m = paxgen.Model(L=2, N=4, H=16, E=64, F=128, opt=False, layout="1.x")
+        paxgen.write(paxgen.make_pax(m), legacy)
+        self.src = os.path.join(self.dir, step_name)
+        orbaxgen.pax_to_orbax(legacy, self.src)
+        shutil.rmtree(legacy)
+        return self.src
+
+    def test_orbax_leaf_without_data(self):
+        self.orbax_pax()
+        path = os.path.join(self.src, "state", "_METADATA")
+        with open(path) as f:
+            md = json.load(f)
+        md["tree_metadata"]["('mdl_vars', 'params', 'lm', 'ghost')"] = {
+            "key_metadata": [{"key": k, "key_type": 2} for k in ("mdl_vars", "params", "lm", "ghost")],
+            "value_metadata": {"value_type": "jax.Array", "skip_deserialize": False, "write_shape": [4]}}
+        with open(path, "w") as f:
+            f.write(json.dumps(md))
+        self.convert("orbax-leaf-without-data")
+
+    def test_orbax_temp_step(self):
+        self.orbax_pax("checkpoint_00000001.orbax-checkpoint-tmp-1733000000")
+        self.convert("orbax-temp-step")
+
+    def test_orbax_v1_without_checkpoint_metadata(self):
+        self.orbax_pax()
+        os.remove(os.path.join(self.src, "_CHECKPOINT_METADATA"))
+        open(os.path.join(self.src, "orbax.checkpoint"), "w").close()
+        self.convert("orbax-v1-without-checkpoint-metadata")
 
     def test_not_a_checkpoint(self):
         os.makedirs(self.src)

@@ -1,0 +1,152 @@
+#include "exec/orbax_output.h"
+
+#include <set>
+
+#include "checkpoint/orbax_placeholder_index.h"
+#include "checkpoint/orbax_sharding.h"
+#include "checkpoint/orbax_step_metadata.h"
+#include "checkpoint/orbax_tree_metadata.h"
+#include "util/error.h"
+#include "util/file.h"
+
+namespace te::exec {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace te::checkpoint;
+
+bool path_is_file(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec);
+}
+
+// One array of the output and the source array it was made from.
+struct OutputLeaf {
+  std::string name;
+  const ArrayEntry* source;
+  zarr::ArrayMetadata metadata;
+  bool copied;  // unchanged copy under the same name
+};
+
+std::vector<OutputLeaf> output_leaves(const plan::Plan& plan) {
+  std::vector<OutputLeaf> out;
+  for (const auto& job : plan.jobs) {
+    for (const auto& o : job.outputs) out.push_back({o.name, job.inputs[0], o.metadata, false});
+  }
+  for (const auto& c : plan.copies) {
+    out.push_back({c.target_name, c.source, c.source->metadata, c.target_name == c.source->name});
+  }
+  return out;
+}
+
+// Writes `_METADATA` and returns the key paths of its leaves, in its order.
+std::vector<std::vector<std::string>> write_tree_metadata(const std::vector<OutputLeaf>& leaves,
+                                                          const fs::path& in_item,
+                                                          const fs::path& out_item) {
+  const fs::path file = in_item / "_METADATA";
+  auto tree = OrbaxTreeMetadata::parse(read_file(file), file.string());
+  std::set<std::string> names;
+  for (const auto& l : leaves) names.insert(l.name);
+  std::vector<std::string> removed;
+  for (const auto* e : tree.leaves()) {
+    if (e->value_type() != "string" && !names.count(e->name())) removed.push_back(e->name());
+  }
+  // Value types of the sources, read before their entries go.
+  std::map<std::string, std::string> source_type;
+  for (const auto& l : leaves) {
+    const OrbaxTreeEntry* e = tree.find(l.source->name);
+    source_type[l.name] = e && !e->value_type().empty() ? e->value_type() : "jax.Array";
+  }
+  for (const auto& n : removed) tree.remove(n);
+  for (const auto& l : leaves) {
+    if (l.copied && tree.find(l.name)) continue;  // unchanged leaf: its entry as it was
+    auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.chunks, source_type[l.name]);
+    if (tree.find(l.name)) {
+      tree.set_value_metadata(l.name, std::move(value));
+    } else {
+      tree.add(l.name, std::move(value));
+    }
+  }
+  write_text_file(out_item / "_METADATA", tree.emit());
+  std::vector<std::vector<std::string>> paths;
+  for (const auto* e : tree.leaves()) {
+    std::vector<std::string> path;
+    for (const auto& k : e->keys) path.push_back(k.name);
+    paths.push_back(std::move(path));
+  }
+  return paths;
+}
+
+// The msgpack placeholder `checkpoint` (Orbax < 0.5.21 reads it first): rewritten to the same
+// tree as the new `_METADATA`, only when the input had one.
+void write_placeholder_index(const std::vector<std::vector<std::string>>& paths,
+                             const fs::path& in_item, const fs::path& out_item) {
+  const fs::path file = in_item / "checkpoint";
+  auto index = OrbaxPlaceholderIndex::parse(read_file(file), file.string());
+  index.rewrite(paths);
+  write_file(out_item / "checkpoint", index.encode());
+}
+
+void write_sharding(const std::vector<OutputLeaf>& leaves, const fs::path& in_item,
+                    const fs::path& out_item) {
+  const fs::path file = in_item / "_sharding";
+  if (!path_is_file(file)) return;
+  const auto source = OrbaxSharding::parse(read_file(file), file.string());
+  OrbaxSharding out = source;
+  std::set<std::string> names;
+  for (const auto& l : leaves) names.insert(l.name);
+  for (const auto& e : source.entries()) {
+    if (!names.count(e.name)) out.remove(e.name);
+  }
+  for (const auto& l : leaves) {
+    if (l.copied && source.find(l.name)) continue;
+    auto entry = source.derive_entry(l.source->name, l.source->metadata.shape, l.metadata.shape);
+    if (!entry) return;  // no safe entry for this array: no file at all (see the header)
+    out.set(l.name, *entry);
+  }
+  write_text_file(out_item / "_sharding", out.emit());
+}
+
+void write_array_metadatas(const std::vector<OutputLeaf>& leaves, const fs::path& in_item,
+                           const fs::path& out_item) {
+  const fs::path file = in_item / "array_metadatas" / "process_0";
+  if (!path_is_file(file)) return;
+  auto source = OrbaxArrayMetadatas::parse(read_file(file), file.string());
+  OrbaxArrayMetadatas out = source;
+  std::set<std::string> names;
+  for (const auto& l : leaves) names.insert(l.name);
+  for (const auto& e : source.entries()) {
+    if (!names.count(e.param_name)) out.remove(e.param_name);
+  }
+  for (const auto& l : leaves) {
+    if (l.copied && source.find(l.name)) continue;
+    auto from = source.find(l.source->name);
+    out.set({l.name, l.metadata.chunks, l.metadata.chunks,
+             from ? from->ext_metadata : nlohmann::ordered_json(nullptr)});
+  }
+  fs::create_directories(out_item / "array_metadatas");
+  write_text_file(out_item / "array_metadatas" / "process_0", out.emit());
+}
+
+}  // namespace
+
+void write_orbax_metadata(const plan::Plan& plan, const fs::path& out_dir) {
+  const Checkpoint& src = *plan.source;
+  const fs::path out_item = out_dir / src.orbax_item;
+  const auto leaves = output_leaves(plan);
+  const auto paths = write_tree_metadata(leaves, src.array_root, out_item);
+  if (src.orbax_placeholder_index) write_placeholder_index(paths, src.array_root, out_item);
+  write_sharding(leaves, src.array_root, out_item);
+  write_array_metadatas(leaves, src.array_root, out_item);
+  const fs::path step_metadata = src.path / "_CHECKPOINT_METADATA";
+  if (path_is_file(step_metadata)) {
+    auto md = OrbaxCheckpointMetadata::parse(read_file(step_metadata), step_metadata.string());
+    md.set_commit_timestamp_nsecs(unix_time_nsecs());
+    write_text_file(out_dir / "_CHECKPOINT_METADATA", md.emit());
+  }
+  if (!path_is_file(out_dir / "commit_success.txt")) {
+    write_text_file(out_dir / "commit_success.txt", "Checkpoint commit was successful.");
+  }
+}
+
+}  // namespace te::exec

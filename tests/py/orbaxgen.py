@@ -1,0 +1,192 @@
+"""Independent writer of Orbax checkpoints with zarr v2 arrays in OCDBT (orbax-format.md §1, §3, §4),
+for tests: arrays given as zarr v2 folders (as paxgen/t5xgen write them) are packed into one root
+OCDBT database per item with ocdbt_ref (keys `<name>/.zarray`, `<name>/<chunk key>`), and the
+metadata files are written the way Orbax writes them (Python json.dumps): `_METADATA`, `_sharding`,
+`array_metadatas/process_0`, `_CHECKPOINT_METADATA`. Shares no code with te-ckpt.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+
+import ocdbt_ref
+import t5xgen
+import zarrio
+
+PYTREE_HANDLER = "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTreeCheckpointHandler"
+
+
+def pax_orbax_name(legacy):
+    """The name Orbax gives a Pax TrainState leaf that the non-OCDBT layout names `legacy`:
+    list indices are components of their own (`opt_states_0_2.m.x` -> `opt_states.0.2.m.x`,
+    `opt_states_0.no_prefix_2.m.x` -> `opt_states.0.no_prefix.2.m.x`), orbax-format.md §1.3."""
+    parts = legacy.split(".")
+    if parts[0].startswith("opt_states_"):
+        head = parts[0].split("_")  # opt, states, 0[, 2]
+        out = ["opt_states"] + head[2:]
+        rest = parts[1:]
+        m = re.fullmatch(r"(.+)_(\d+)", rest[0]) if rest and len(head) == 3 else None
+        if m:
+            out += [m.group(1), m.group(2)]
+            rest = rest[1:]
+        return ".".join(out + rest)
+    return legacy
+
+
+def key_metadata(name, sequence_components=()):
+    """key_metadata for a dotted name: decimal components are list indices (key_type 1)."""
+    out = []
+    for part in name.split("."):
+        if part.isdigit():
+            out.append({"key": part, "key_type": 1})
+        else:
+            out.append({"key": part, "key_type": 2})
+    return out
+
+
+def tree_metadata_json(arrays, use_zarr3=False):
+    """`_METADATA` as Orbax writes it for {name: write shape} (JAX flatten order = sorted keys)."""
+    tree = {}
+
+    def sort_key(name):
+        return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in name.split(".")]
+
+    for name in sorted(arrays, key=sort_key):
+        tuple_key = repr(tuple(name.split(".")))
+        tree[tuple_key] = {"key_metadata": key_metadata(name),
+                           "value_metadata": {"value_type": "jax.Array", "skip_deserialize": False,
+                                              "write_shape": list(arrays[name])}}
+    return json.dumps({"tree_metadata": tree, "use_ocdbt": True, "use_zarr3": use_zarr3,
+                       "store_array_data_equal_to_fill_value": True, "custom_metadata": None})
+
+
+def sharding_json(names):
+    value = json.dumps({"sharding_type": "NamedSharding", "shape": [1, 1, 1],
+                        "axis_names": ["replica", "data", "mdl"], "partition_spec": []})
+    return json.dumps({base64.urlsafe_b64encode(n.encode()).decode(): value for n in sorted(names)},
+                      separators=(",", ":"), sort_keys=True)
+
+
+def write_item(item_dir, folders):
+    """Writes an Orbax item: {orbax name: zarr v2 array folder} -> one OCDBT database + metadata.
+    Returns {orbax name: {key: value bytes}} of what went into the database."""
+    items, by_name, shapes = {}, {}, {}
+    for name, folder in folders.items():
+        keys = {}
+        for f in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, f), "rb") as fh:
+                keys[f] = fh.read()
+        meta = json.loads(keys[".zarray"])
+        shapes[name] = meta["chunks"]
+        by_name[name] = keys
+        for k, v in keys.items():
+            items[f"{name}/{k}".encode()] = v
+    os.makedirs(item_dir, exist_ok=True)
+    ocdbt_ref.write_database(item_dir, items)
+    with open(os.path.join(item_dir, "_METADATA"), "w") as f:
+        f.write(tree_metadata_json(shapes))
+    with open(os.path.join(item_dir, "_sharding"), "w") as f:
+        f.write(sharding_json(shapes))
+    os.makedirs(os.path.join(item_dir, "array_metadatas"))
+    with open(os.path.join(item_dir, "array_metadatas", "process_0"), "w") as f:
+        f.write(json.dumps({"array_metadatas": [
+            {"array_metadata": {"param_name": n, "write_shape": s, "chunk_shape": s, "ext_metadata": None}}
+            for n, s in sorted(shapes.items())]}))
+    return by_name
+
+
+def write_placeholder_index(item_dir):
+    """Adds the msgpack `checkpoint` of Orbax < 0.5.21 to an item: the `_METADATA` tree with every
+    leaf replaced by PLACEHOLDER://<name> (lists as maps with decimal string keys)."""
+    import msgpack
+    with open(os.path.join(item_dir, "_METADATA")) as f:
+        md = json.load(f)
+    tree = {}
+    for e in md["tree_metadata"].values():
+        keys = [k["key"] for k in e["key_metadata"]]
+        node = tree
+        for k in keys[:-1]:
+            node = node.setdefault(str(k), {})
+        node[str(keys[-1])] = "PLACEHOLDER://" + ".".join(map(str, keys))
+    with open(os.path.join(item_dir, "checkpoint"), "wb") as f:
+        f.write(msgpack.packb(tree, use_bin_type=True))
+
+
+def placeholder_leaves(path):
+    """{dotted path: placeholder name} of a msgpack placeholder `checkpoint`."""
+    import msgpack
+    with open(path, "rb") as f:
+        tree = msgpack.unpackb(f.read(), raw=False)
+    out = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, prefix + [k])
+            elif isinstance(v, str) and v.startswith("PLACEHOLDER://"):
+                out[".".join(prefix + [k])] = v[len("PLACEHOLDER://"):]
+
+    walk(tree, [])
+    return out
+
+
+def write_step_metadata(step_dir, item_handlers):
+    with open(os.path.join(step_dir, "_CHECKPOINT_METADATA"), "w") as f:
+        f.write(json.dumps({"item_handlers": item_handlers, "metrics": {}, "performance_metrics": {},
+                            "init_timestamp_nsecs": 1700000000000000000,
+                            "commit_timestamp_nsecs": 1700000001000000000, "custom_metadata": {}}))
+
+
+def pax_to_orbax(legacy_step, step_dir):
+    """A Pax layout-1.x step folder (state/ of array folders + metadata/metadata) rewritten as the
+    Pax OCDBT variant: state/ one database with Orbax names, metadata/metadata version 1.2.
+    Returns {orbax name: legacy name}."""
+    state = os.path.join(legacy_step, "state")
+    folders, names = {}, {}
+    for n in sorted(os.listdir(state)):
+        if os.path.exists(os.path.join(state, n, ".zarray")):
+            folders[pax_orbax_name(n)] = os.path.join(state, n)
+            names[pax_orbax_name(n)] = n
+    os.makedirs(step_dir)
+    write_item(os.path.join(step_dir, "state"), folders)
+    with open(os.path.join(legacy_step, "metadata", "metadata")) as f:
+        md = json.load(f)
+    md["version"] = 1.2
+    os.makedirs(os.path.join(step_dir, "metadata"))
+    with open(os.path.join(step_dir, "metadata", "metadata"), "w") as f:
+        f.write(json.dumps(md))
+    write_step_metadata(step_dir, {"state": PYTREE_HANDLER})
+    return names
+
+
+def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None):
+    """A t5xgen Checkpoint written as T5X's Orbax layout (checkpoint_<N>/state/ + dataset/): every
+    leaf (inline leaves as rank-0/small raw zarr arrays) in one database, names as T5X saves them
+    (`target.…`, `state.param_states.…`, `state.step`). With `legacy_dir` (the same Checkpoint
+    written in the legacy layout) the array folders are taken from there byte for byte (gzip
+    headers carry a time stamp, so encoding twice may differ). Returns the leaf names."""
+    folders = {}
+    for name, leaf in ckpt.leaves.items():
+        folder = os.path.join(scratch, name)
+        if isinstance(leaf, t5xgen.ArrayLeaf) and legacy_dir:
+            folder = os.path.join(legacy_dir, name)
+        elif isinstance(leaf, t5xgen.ArrayLeaf):
+            zarrio.write_array(folder, leaf.data, t5xgen.NAME_TO_ZARR[leaf.dtype], chunks=leaf.chunks,
+                               compressor=t5xgen.codec_json(leaf.codec))
+        elif isinstance(leaf, t5xgen.InlineLeaf):
+            data = np.asarray(leaf.data)
+            zarrio.write_array(folder, data, t5xgen.NAME_TO_ZARR[leaf.dtype], compressor=None)
+        else:
+            continue
+        folders[name] = folder
+    os.makedirs(step_dir)
+    write_item(os.path.join(step_dir, "state"), folders)
+    os.makedirs(os.path.join(step_dir, "dataset"))
+    with open(os.path.join(step_dir, "dataset", "train_ds-000-of-001.index"), "wb") as f:
+        f.write(b"tf.data iterator state\x00\x01")
+    write_step_metadata(step_dir, {"state": PYTREE_HANDLER, "dataset": "t5x.checkpoints.DatasetCheckpointHandler"})
+    shutil.rmtree(scratch, ignore_errors=True)
+    return sorted(folders)
