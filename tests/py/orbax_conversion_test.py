@@ -131,6 +131,12 @@ class OrbaxConversionTest(unittest.TestCase):
         for name in want:
             self.assertEqual(got[name], want[name], name)
         self.assert_orbax_metadata(orbax_out, list(want), orbax_src)
+        # The model is read from the Orbax listing: no model flags give the same arrays (a Pax TE
+        # checkpoint stores only N*H, so te2fw needs the head count).
+        detected_out = os.path.join(self.dir, "detected_out", "checkpoint_00000001")
+        heads = [f"--num-of-head={m.N}"] if direction == "te2fw" else []
+        self.run_ok("convert", "--input-path", orbax_src, "--output-path", detected_out, *heads)
+        self.assertEqual(database_arrays(os.path.join(detected_out, "state")), got)
         placeholder_file = os.path.join(orbax_out, "state", "checkpoint")
         self.assertEqual(os.path.exists(placeholder_file), placeholder)
         if placeholder:  # the same tree as the new _METADATA, each leaf naming itself
