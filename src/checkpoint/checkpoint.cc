@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "checkpoint/orbax_checkpoint.h"
+#include "checkpoint/pax_metadata.h"
 #include "kvstore/file/file_store.h"
 #include "kvstore/memory/memory_store.h"
 #include "kvstore/open_spec.h"
@@ -296,12 +297,7 @@ Checkpoint open_checkpoint(const fs::path& path) {
     ckpt.format = Format::kPaxLayout1;
     ckpt.array_root = path / "state";
     fs::path metadata_file = path / "metadata" / "metadata";
-    try {
-      ckpt.pax_metadata = nlohmann::json::parse(read_text_file(metadata_file));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: malformed JSON ({})", metadata_file.string(), e.what());
-    }
-    if (!ckpt.pax_metadata->is_object()) fail("{}: expected a JSON object", metadata_file.string());
+    ckpt.pax_metadata = read_pax_metadata_file(metadata_file);
     list_array_folder(ckpt, path / "state", "state");
     for (const auto& e : fs::directory_iterator(path)) {
       std::string name = e.path().filename().string();

@@ -5,6 +5,7 @@
 #include "checkpoint/orbax_sharding.h"
 #include "checkpoint/orbax_step_metadata.h"
 #include "checkpoint/orbax_tree_metadata.h"
+#include "checkpoint/pax_metadata.h"
 #include "kvstore/file/file_store.h"
 #include "kvstore/ocdbt/ocdbt_store.h"
 #include "util/error.h"
@@ -133,12 +134,7 @@ bool open_orbax_checkpoint(Checkpoint& ckpt) {
   }
   if (layout.producer == OrbaxProducer::kPax && listing.has("metadata/metadata")) {
     fs::path metadata_file = path / "metadata" / "metadata";
-    try {
-      ckpt.pax_metadata = nlohmann::json::parse(read_text_file(metadata_file));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: malformed JSON ({})", metadata_file.string(), e.what());
-    }
-    if (!ckpt.pax_metadata->is_object()) fail("{}: expected a JSON object", metadata_file.string());
+    ckpt.pax_metadata = read_pax_metadata_file(metadata_file);
   }
 
   // The root database only (restore opens it with process_id=None, §5.1).

@@ -3,8 +3,20 @@
 #include <functional>
 
 #include "util/error.h"
+#include "util/file.h"
 
 namespace te::checkpoint {
+
+nlohmann::json read_pax_metadata_file(const std::filesystem::path& file) {
+  nlohmann::json metadata;
+  try {
+    metadata = nlohmann::json::parse(read_text_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed JSON ({})", file.string(), e.what());
+  }
+  if (!metadata.is_object()) fail("{}: expected a JSON object", file.string());
+  return metadata;
+}
 
 std::vector<PaxMetadataLeaf> pax_metadata_leaves(const nlohmann::json& metadata) {
   std::vector<PaxMetadataLeaf> leaves;

@@ -3,6 +3,7 @@
 // {"mdl_vars": TREE}}, TREE nesting the mdl_vars array names split at '.', each leaf
 // {"_array_metadata_tag": true, "dtype": ..., "is_optax_masked_node": false, "unpadded_shape":
 // [...]}. Pax compares it with the model on restore, so a conversion regenerates it for its output.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ struct PaxMetadataLeaf {
   Shape shape;
   bool masked = false;  // is_optax_masked_node
 };
+
+// Reads a `metadata/metadata` file: a JSON object, or te::Error naming the file.
+nlohmann::json read_pax_metadata_file(const std::filesystem::path& file);
 
 // The leaves recorded in a metadata document (flattened back to full names).
 std::vector<PaxMetadataLeaf> pax_metadata_leaves(const nlohmann::json& metadata);

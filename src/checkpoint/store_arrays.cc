@@ -18,15 +18,6 @@ bool is_metadata_key(std::string_view rest) {
   return rest == kZarray || rest == ".zattrs" || rest == ".zgroup" || rest == kZarrJson;
 }
 
-std::string v2_codec_name(const zarr::ArrayMetadata& m) {
-  auto j = m.codec->to_json();
-  if (j.is_null()) return "raw";
-  std::string s = j["id"].get<std::string>();
-  if (j.contains("level")) s += fmt::format("/{}", j["level"].get<int>());
-  if (j.contains("cname")) s += fmt::format("/{}", j["cname"].get<std::string>());
-  return s;
-}
-
 Shape json_dims(const nlohmann::json& j, const std::string& where, const char* what) {
   if (!j.is_array()) fail("{}: \"{}\" is not a list of integers", where, what);
   Shape out;
@@ -158,6 +149,15 @@ std::optional<std::pair<fs::path, std::string>> split_ocdbt_array_path(const fs:
     if (p == p.parent_path()) break;
   }
   return std::nullopt;
+}
+
+std::string v2_codec_name(const zarr::ArrayMetadata& m) {
+  auto j = m.codec->to_json();
+  if (j.is_null()) return "raw";
+  std::string s = j["id"].get<std::string>();
+  if (j.contains("level")) s += fmt::format("/{}", j["level"].get<int>());
+  if (j.contains("cname")) s += fmt::format("/{}", j["cname"].get<std::string>());
+  return s;
 }
 
 }  // namespace te::checkpoint

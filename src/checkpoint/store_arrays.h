@@ -11,6 +11,7 @@
 
 #include "kvstore/kvstore.h"
 #include "util/bytes.h"
+#include "zarr/metadata.h"
 
 namespace te::checkpoint {
 
@@ -38,5 +39,8 @@ std::vector<std::pair<std::string, std::filesystem::path>> find_ocdbt_databases(
 // folder holds one.
 std::optional<std::pair<std::filesystem::path, std::string>> split_ocdbt_array_path(
     const std::filesystem::path& path);
+
+// A zarr v2 array's codec for listings: "raw", "zstd/1", "gzip/1", "blosc/5/lz4".
+std::string v2_codec_name(const zarr::ArrayMetadata& metadata);
 
 }  // namespace te::checkpoint

@@ -23,15 +23,6 @@ std::string count_text(size_t n, const char* noun) {
   return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
 }
 
-std::string codec_name(const zarr::ArrayMetadata& m) {
-  auto j = m.codec->to_json();
-  if (j.is_null()) return "raw";
-  std::string s = j["id"].get<std::string>();
-  if (j.contains("level")) s += fmt::format("/{}", j["level"].get<int>());
-  if (j.contains("cname")) s += fmt::format("/{}", j["cname"].get<std::string>());
-  return s;
-}
-
 // The T5X index as an indented tree: maps by key, each leaf with what it holds.
 void print_index_tree(const checkpoint::T5xIndex& index) {
   const msgpack::Value* version = index.root().find("version");
@@ -196,7 +187,8 @@ int run_inspect(const std::string& path, bool json) {
     const auto& m = a.metadata;
     rows.push_back({a.name, shape_string(m.shape), m.dtype.name(),
                     a.is_inline() ? "inline" : shape_string(m.chunks),
-                    a.is_inline() ? "-" : codec_name(m), std::to_string(a.stored_bytes)});
+                    a.is_inline() ? "-" : checkpoint::v2_codec_name(m),
+                    std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
     // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of
     // many saturates rather than wraps.

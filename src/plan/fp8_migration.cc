@@ -21,10 +21,6 @@ using rules::Framework;
 bool contains(const std::string& s, const char* part) {
   return s.find(part) != std::string::npos;
 }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // A weight in the framework's own layout (a layer array no TE checkpoint has), or "".
 std::string framework_side_weight(const Checkpoint& c, Framework fw) {
@@ -37,7 +33,7 @@ std::string framework_side_weight(const Checkpoint& c, Framework fw) {
         return n;
       }
     } else if (n.rfind("target.", 0) == 0 &&
-               (ends_with(n, ".mlp.wi_0.kernel") || ends_with(n, ".mlp.wi.kernel"))) {
+               (n.ends_with(".mlp.wi_0.kernel") || n.ends_with(".mlp.wi.kernel"))) {
       return n;
     }
   }
@@ -142,7 +138,7 @@ void check_source_module(Fp8Module& m, Fp8MetaFormat format, const std::string& 
     const ArrayEntry& a = entry(leaf);
     Shape want = lead;
     bool history =
-        leaf == "fp8_meta_amax" || ends_with(leaf, "_amax_history") || leaf.rfind("amax_", 0) == 0;
+        leaf == "fp8_meta_amax" || leaf.ends_with("_amax_history") || leaf.rfind("amax_", 0) == 0;
     if (format == Fp8MetaFormat::kTe17) want.push_back(3 * m.gemms);
     want.push_back(history ? n : 1);
     if (a.metadata.shape != want) {

@@ -13,10 +13,6 @@ using rules::Framework;
 bool contains(const std::string& s, const char* part) {
   return s.find(part) != std::string::npos;
 }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // The first name (of the weights) for which `match` holds, or "".
 std::string first(const std::vector<std::string>& names, const std::string& category,
@@ -75,17 +71,17 @@ std::optional<std::string> pax_mismatch(const std::vector<std::string>& names,
 std::optional<std::string> t5x_mismatch(const std::vector<std::string>& names,
                                         const rules::ModelOptions& o) {
   const std::string cat = "target.";
-  std::string te = first(names, cat, [](auto& n) { return ends_with(n, ".mlp.wi_kernel"); });
+  std::string te = first(names, cat, [](auto& n) { return n.ends_with(".mlp.wi_kernel"); });
   std::string fw = first(names, cat, [](auto& n) {
-    return ends_with(n, ".mlp.wi_0.kernel") || ends_with(n, ".mlp.wi.kernel");
+    return n.ends_with(".mlp.wi_0.kernel") || n.ends_with(".mlp.wi.kernel");
   });
   if (auto m = direction_mismatch(te, fw, o, "T5X")) return m;
   if (o.direction != Direction::kTeToFw || te.empty()) return std::nullopt;
   std::string fused = first(names, cat, [](auto& n) {
-    return ends_with(n, "attention.qkv.kernel") || ends_with(n, "attention.kv.kernel");
+    return n.ends_with("attention.qkv.kernel") || n.ends_with("attention.kv.kernel");
   });
   std::string apart = first(names, cat, [](auto& n) {
-    return ends_with(n, "self_attention.key.kernel") || ends_with(n, ".attention.key.kernel");
+    return n.ends_with("self_attention.key.kernel") || n.ends_with(".attention.key.kernel");
   });
   if (!o.t5x_fuse_qkv && !fused.empty() && apart.empty()) {
     return fmt::format("found {}: the TE side is fused; add --t5x-fuse-qkv", fused);
