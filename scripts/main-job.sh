@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install, build, then convert small example checkpoints fw2te and back (Pax with
 # repeat layers and optimizer state in a step folder, then T5X), show the plan and a summary, and
-# check that each round trip gives back the source byte for byte.
+# check that each round trip gives back the source byte for byte; verify one conversion, and pack
+# one checkpoint folder into an OCDBT database and back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -31,3 +32,13 @@ $te example --output-path "$work/t5x/checkpoint_100" --fw t5x --use-gated-activa
 $te convert --input-path="$work/t5x/checkpoint_100" --output-path="$work/t5x-te/checkpoint_100" "${t5x_flags[@]}" --direction=fw2te
 $te convert --input-path="$work/t5x-te/checkpoint_100" --output-path="$work/t5x-back/checkpoint_100" "${t5x_flags[@]}" --direction=te2fw
 diff -r "$work/t5x" "$work/t5x-back" && echo "T5X round trip (arrays and msgpack index): identical to the source, byte for byte"
+
+echo "== verify: the T5X conversion checked against its source, array by array"
+$te verify "$work/t5x/checkpoint_100" "$work/t5x-te/checkpoint_100" | tail -n 1
+
+echo "== OCDBT: the Pax state packed into one TensorStore OCDBT database and back"
+$te kv copy "$work/pax/checkpoint_00000100/state" "$work/ocdbt-state" --to ocdbt
+$te kv ls "$work/ocdbt-state" | tail -n 2
+$te kv copy "$work/ocdbt-state" "$work/files-state" --to files
+diff -r "$work/pax/checkpoint_00000100/state" "$work/files-state" &&
+  echo "OCDBT round trip: identical to the source folder, byte for byte"
