@@ -66,8 +66,8 @@ void check_output_path(const fs::path& input, const fs::path& output, bool overw
   }
 }
 
-OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& output, bool overwrite)
-    : overwrite_(overwrite) {
+OutputTransaction::OutputTransaction(const fs::path& input, const fs::path& output,
+                                     bool overwrite) {
   check_output_path(input, output, overwrite);
   std::error_code ec;
   output_ = normal_output(output);

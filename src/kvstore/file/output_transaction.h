@@ -38,7 +38,6 @@ class OutputTransaction {
   fs::path output_, temp_, lock_path_;
   std::vector<fs::path> created_parents_;  // innermost first
   int lock_fd_ = -1;
-  bool overwrite_ = false;
   bool committed_ = false;
 };
 
