@@ -231,23 +231,6 @@ void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
   }
 }
 
-// Adafactor state stored per parameter (T5X's param_states.<parameter>.{m,v,v_row,v_col}): the
-// unfactored v has its parameter's shape and could follow it, but m, v_row and v_col are [1]
-// placeholders, and a rule that stacks or splits parameters (wi_0 + wi_1 -> wi_kernel, fused QKV)
-// has no rule for them; MAPPING.md converts optimizer state only where it has its parameter's
-// shape. Refused by name, before planning, with what the listing shows.
-void refuse_unconvertible_optimizer(const plan::DetectedModel& m) {
-  for (const auto& g : m.optimizer_groups) {
-    if (g.kind != plan::OptimizerKind::kAdafactorUnfactored) continue;
-    fail(
-        "{} is {}: unfactored Adafactor state ({}*{} per parameter; v has the parameter's shape, "
-        "m, v_row and v_col are [1] placeholders): te-ckpt converts optimizer state that has its "
-        "parameter's shape, and the placeholders have no rule where TE stacks or splits "
-        "parameters; pass --weight-only to convert the weights and leave the optimizer state out",
-        g.example.array, shape_string(g.example.shape), g.prefix, g.suffix);
-  }
-}
-
 // The seed's flags checked before the checkpoint is opened, as the seed did, when they describe
 // the whole model.
 void validate_seed_flags(const plan::ModelFlags& m, const ConvertFlags& f) {
@@ -329,7 +312,6 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   }
   rules::ModelOptions options = plan::resolve_model_options(detected, detection_error, model_flags);
   validate_options(options, f);
-  if (detected && !options.weight_only) refuse_unconvertible_optimizer(*detected);
   const std::string model_line =
       detected ? detected->summary() : "not read from the listing (" + detection_error + ")";
   const char* direction_text = options.direction == rules::Direction::kFwToTe   ? "fw2te"

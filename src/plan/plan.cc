@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -76,6 +77,21 @@ Shape derived_chunks(const Rearrangement& r, const transform::ArrayView& out,
   }
   return chunks;
 }
+
+// A tree of arrays that mirrors the weights: the array of the weight at path P (below the weight
+// root) is `prefix + P + suffix`. The weights themselves and optimizer subtrees such as
+// `state.param_states.1.0.mu.` have no suffix; T5X's Adafactor keeps its state per parameter,
+// `state.param_states.<P>.v` (suffix ".v"). A category of [1] placeholders (unfactored Adafactor's
+// m, v_row, v_col) does not follow its weight's shape: every output weight gets a copy of the
+// placeholder of its rule's first input, and the rule's inputs must hold identical placeholders.
+struct Category {
+  std::string prefix;
+  std::string suffix;
+  bool placeholders = false;
+
+  std::string name(const std::string& path) const { return prefix + path + suffix; }
+  bool operator==(const Category& o) const { return prefix == o.prefix && suffix == o.suffix; }
+};
 
 class Planner {
  public:
@@ -183,7 +199,7 @@ class Planner {
       for (const auto& stack : stacks) {
         for (int i = 0; i < stack.count; ++i) {
           for (const auto& name : names) {
-            std::string full = cat + rules::layer_prefix(src_prefix(stack), i) + "." + name;
+            std::string full = cat.name(rules::layer_prefix(src_prefix(stack), i) + "." + name);
             if (find(full) && !consumed_.count(full)) found.push_back(full);
           }
         }
@@ -242,16 +258,18 @@ class Planner {
     for (const auto& cat : categories_) {
       for (const auto& stack : stacks_) {
         for (int i = 0; i < stack.count; ++i) {
-          std::string prefix = cat + rules::layer_prefix(src_prefix(stack), i) + ".";
+          std::string prefix = cat.prefix + rules::layer_prefix(src_prefix(stack), i) + ".";
           for (auto it = by_name_.lower_bound(prefix);
                it != by_name_.end() && starts_with(it->first, prefix); ++it) {
-            if (!consumed_.count(it->first)) found.push_back(it->first);
+            if (ends_with(it->first, cat.suffix) && !consumed_.count(it->first))
+              found.push_back(it->first);
           }
         }
       }
     }
     if (found.empty()) return;
     std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
     const char* target = fw2te() ? "TE" : o_.framework == Framework::kPax ? "Pax" : "T5X";
     if (!settings_.copy_unmapped) {
       fail(
@@ -299,6 +317,12 @@ class Planner {
   // The weight category and every optimizer-state group that mirrors it.
   void find_categories() {
     std::set<std::string> found;
+    // Per-parameter state (T5X Adafactor): (prefix, ".slot") -> whether every array is [1].
+    struct Slot {
+      bool placeholders = true;  // every array of the slot is [1]
+      std::string shaped;        // an array of the slot that is not [1]
+    };
+    std::map<std::pair<std::string, std::string>, Slot> slots;
     for (const auto& stack : stacks_) {
       std::string layer0 = rules::layer_prefix(src_prefix(stack), 0) + ".";
       for (const auto& group : stack.groups) {
@@ -308,15 +332,31 @@ class Planner {
             for (const auto& [array_name, entry] : by_name_) {
               if (ends_with(array_name, suffix)) {
                 found.insert(array_name.substr(0, array_name.size() - suffix.size()));
-              } else if (array_name.find(suffix + ".") != std::string::npos) {
-                adafactor(array_name);  // state below a parameter: Adafactor's factored slots
+              } else if (size_t at = array_name.find(suffix + "."); at != std::string::npos) {
+                std::string prefix = array_name.substr(0, at);
+                std::string slot = array_name.substr(at + suffix.size());
+                if (slot.find('.', 1) != std::string::npos ||
+                    (!prefix.empty() && prefix.back() != '.'))
+                  adafactor(array_name);  // deeper state below a parameter: no rule for it
+                Slot& s = slots[{prefix, slot}];
+                if (entry->metadata.shape != Shape{1}) {
+                  s.placeholders = false;
+                  s.shaped = array_name;
+                }
               }
             }
           }
         }
       }
     }
-    categories_.push_back(weight_category_);
+    categories_.push_back({weight_category_, "", false});
+    for (const auto& [key, s] : slots) {
+      // Factored statistics (v_row / v_col of their own shapes) cannot follow the weight.
+      if ((key.second == ".v_row" || key.second == ".v_col") && !s.placeholders)
+        adafactor(s.shaped);
+      if (o_.weight_only) continue;  // dropped with its subtree below
+      categories_.push_back({key.first, key.second, s.placeholders});
+    }
     for (const auto& cat : found) {
       if (cat == weight_category_ || (!cat.empty() && cat.back() != '.')) continue;
       if (cat.find("fp8_meta") != std::string::npos) continue;
@@ -329,7 +369,7 @@ class Planner {
       if (o_.weight_only) {
         drop_category(cat);
       } else {
-        categories_.push_back(cat);
+        categories_.push_back({cat, "", false});
       }
     }
     if (o_.weight_only) drop_mirrors();
@@ -387,11 +427,11 @@ class Planner {
   };
 
   // Tries one rule for one layer: every source exists and has the expected shape.
-  std::optional<Binding> bind(const rules::Rule& rule, const std::string& cat,
+  std::optional<Binding> bind(const rules::Rule& rule, const Category& cat,
                               const std::string& prefix, int layer, std::string& why) {
     Binding b{&rule, {}, {}, {}};
     for (const auto& name : src_side(rule).names) {
-      std::string full = cat + prefix + "." + name;
+      std::string full = cat.name(prefix + "." + name);
       const ArrayEntry* a = find(full);
       std::error_code ec;
       if (!a && !ckpt_.t5x_index && fs::is_directory(ckpt_.array_root / full, ec)) {
@@ -401,7 +441,7 @@ class Planner {
       if (!a) {
         why = fmt::format("no array {}", full);
         if (!rule.hint.empty()) why += ": " + rule.hint;
-        if (!any_with_prefix(cat + prefix + ".")) {
+        if (!any_with_prefix(cat.prefix + prefix + ".")) {
           std::string guess;
           if (layer > 0) {
             guess =
@@ -410,12 +450,14 @@ class Planner {
             guess = o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
                                   : "; is this a repeat checkpoint (--pax-repeat)?";
           }
-          why += fmt::format(" (nothing is named {}{}.*{})", cat, prefix, guess);
+          why +=
+              fmt::format(" (nothing is named {}{}.*{}{})", cat.prefix, prefix, cat.suffix, guess);
         }
         return std::nullopt;
       }
       b.inputs.push_back(a);
     }
+    if (cat.placeholders) return b;  // no shape to follow (emit_placeholders)
     std::vector<std::string> alternatives = split_alternatives(src_side(rule).pattern);
     for (const ArrayEntry* a : b.inputs) {
       std::optional<AxisPattern> chosen;
@@ -507,7 +549,7 @@ class Planner {
     return t;
   }
 
-  void plan_stack(const std::string& cat, const rules::LayerStack& stack) {
+  void plan_stack(const Category& cat, const rules::LayerStack& stack) {
     for (int i = 0; i < stack.count; ++i) {
       std::string src = rules::layer_prefix(src_prefix(stack), i);
       std::string dst = rules::layer_prefix(dst_prefix(stack), i);
@@ -535,20 +577,22 @@ class Planner {
     }
   }
 
-  void emit(Binding& b, const std::string& cat, const std::string& dst_prefix_i) {
+  void emit(Binding& b, const Category& cat, const std::string& dst_prefix_i) {
     const rules::Rule& rule = *b.rule;
     for (const ArrayEntry* a : b.inputs) {
       if (!consumed_.insert(a->name).second)
         fail("internal error: {} is used by two rules", a->name);
     }
+    if (cat.placeholders) return emit_placeholders(b, cat, dst_prefix_i);
     int fp8 = -1;
-    if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat == weight_category_) {
+    if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat.prefix == weight_category_ &&
+        cat.suffix.empty()) {
       Fp8Gemm g;
       g.root = fp8_root_;
       g.module = dst_prefix_i + "." + rule.fp8->module;
       g.postfix = rule.fp8->postfix;
       g.layers = o_.pax_repeat ? o_.layers : 0;
-      g.kernel = cat + dst_prefix_i + "." + dst_side(rule).names[0];
+      g.kernel = cat.name(dst_prefix_i + "." + dst_side(rule).names[0]);
       g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
       // A model stored inline in a T5X index: the FP8 arrays get T5X's own codec (gzip level 1).
       if (b.inputs[0]->is_inline() && !settings_.codec) g.codec = zarr::make_deflate_codec(true, 1);
@@ -564,7 +608,7 @@ class Planner {
     bool rechunk = settings_.kernel_chunk_size > 0 && rule.kernel;
     bool recode = settings_.codec != nullptr;
     if (identity && !rechunk && !recode) {
-      plan_.copies.push_back({b.inputs[0], cat + dst_prefix_i + "." + dst_names[0], fp8});
+      plan_.copies.push_back({b.inputs[0], cat.name(dst_prefix_i + "." + dst_names[0]), fp8});
       return;
     }
     TransformJob job;
@@ -594,7 +638,7 @@ class Planner {
       if (rechunk && !is_inline) apply_kernel_chunk(rule, view, r, chunks);
       auto codec = is_inline ? zarr::make_null_codec()
                              : (settings_.codec ? settings_.codec : first.metadata.codec);
-      job.outputs.push_back({cat + dst_prefix_i + "." + dst_names[j],
+      job.outputs.push_back({cat.name(dst_prefix_i + "." + dst_names[j]),
                              zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec),
                              is_inline});
     }
@@ -604,6 +648,40 @@ class Planner {
                              : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
     job.rule = in_text + " -> " + out_text;
     plan_.jobs.push_back(std::move(job));
+  }
+
+  // A rule's [1] placeholders (unfactored Adafactor's m, v_row, v_col): each output weight gets a
+  // copy of the first input's placeholder, the others are merged into it, which is exact (and
+  // round-trips) only when every input holds the same bytes.
+  void emit_placeholders(const Binding& b, const Category& cat, const std::string& dst_prefix_i) {
+    const ArrayEntry& first = *b.inputs[0];
+    const Bytes value = first.open().read_all();
+    for (size_t i = 1; i < b.inputs.size(); ++i) {
+      const ArrayEntry& other = *b.inputs[i];
+      if (!(other.metadata.dtype == first.metadata.dtype) || other.open().read_all() != value) {
+        fail(
+            "{} and {} are Adafactor [1] placeholders of weights that one rule combines, but they "
+            "differ ({} and {}): the output has one placeholder for both; pass --weight-only to "
+            "leave the optimizer state out",
+            first.name, other.name, placeholder_text(first), placeholder_text(other));
+      }
+      plan_.dropped.push_back(other.name);
+      ++merged_placeholders_;
+    }
+    for (const auto& name : dst_side(*b.rule).names)
+      plan_.copies.push_back({&first, cat.name(dst_prefix_i + "." + name), -1});
+  }
+
+  static std::string placeholder_text(const ArrayEntry& a) {
+    const Bytes v = a.open().read_all();
+    if (a.metadata.dtype.name() == "float32" && v.size() == 4) {
+      float f;
+      std::memcpy(&f, v.data(), 4);
+      return fmt::format("{} {}", a.metadata.dtype.name(), f);
+    }
+    std::string hex;
+    for (std::byte c : v) hex += fmt::format("{:02x}", static_cast<unsigned>(c));
+    return fmt::format("{} bytes {}", a.metadata.dtype.name(), hex);
   }
 
   // --kernel-chunk-size: chunk a kernel along its embedding ("e") axis.
@@ -651,6 +729,12 @@ class Planner {
                         fp8.size(), fmt::join(formats, "; ")));
       }
     }
+    if (merged_placeholders_ > 0) {
+      plan_.notes.push_back(fmt::format(
+          "{} Adafactor [1] placeholders left out: each is equal to, and merged into, the "
+          "placeholder of the weight its rule combines it into",
+          merged_placeholders_));
+    }
     plan_.fp8.modules = fp8_modules_of(plan_.fp8_gemms);
     for (const auto& a : ckpt_.arrays) {
       if (!consumed_.count(a.name)) plan_.copies.push_back({&a, a.name, -1});
@@ -681,7 +765,8 @@ class Planner {
   std::vector<rules::LayerStack> stacks_;
   std::map<std::string, int64_t> sizes_;
   std::string weight_category_, fp8_root_;
-  std::vector<std::string> categories_;
+  std::vector<Category> categories_;
+  size_t merged_placeholders_ = 0;
   std::set<std::string> consumed_;
   size_t dropped_optimizer_ = 0;
 };

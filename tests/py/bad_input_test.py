@@ -440,10 +440,17 @@ class BadInputTest(unittest.TestCase):
         self.convert("adafactor")
 
     # --- silent wrong results: codec levels, skipped rules, unmapped arrays ----------------------
-    def test_adafactor_unfactored(self):
-        # a bare T5X index file holding every array inline
-        shutil.copy(os.path.join(zarrio.FIXTURES, "t5x", "test_t5_tiny.checkpoint_0"), self.src)
-        self.convert("adafactor-unfactored", flags=[])
+    def test_adafactor_placeholders_differ(self):
+        # the real all-inline T5X index, one [1] placeholder of a fused projection set to 1.0
+        with open(os.path.join(zarrio.FIXTURES, "t5x", "test_t5_tiny.checkpoint_0"), "rb") as f:
+            index = msgpack.unpackb(f.read(), raw=False)
+        slot = index["optimizer"]["state"]["param_states"]["encoder"]["layers_0"]["attention"]["key"]["kernel"]
+        shape, dtype, raw = msgpack.unpackb(slot["m"].data, raw=False)
+        self.assertEqual((shape, np.frombuffer(raw, "<f4").tolist()), ([1], [0.0]))
+        slot["m"] = msgpack.ExtType(slot["m"].code, msgpack.packb([shape, dtype, np.float32(1).tobytes()]))
+        with open(self.src, "wb") as f:
+            f.write(msgpack.packb(index, use_bin_type=True))
+        self.convert("adafactor-placeholders-differ", flags=["--t5x-fuse-qkv"])
 
     def test_gzip_level(self):
         self.pax()

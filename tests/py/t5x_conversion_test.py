@@ -655,6 +655,61 @@ class RealFixtures(T5XCase):
         with open(src, "rb") as f:
             self.assertEqual(f.read(), src_raw, "input modified")
 
+    def test_t5_tiny_adafactor_state_follows_its_weights(self):
+        """The real unfactored-Adafactor fixture converts with its moments: each v is rearranged
+        like its weight, the [1] placeholders (m, v_row, v_col) are carried once per output
+        weight, and the round trip gives back the source index exactly."""
+        src = shutil.copy(os.path.join(FIXTURES, "test_t5_tiny.checkpoint_0"), self.path("test_t5_tiny.checkpoint_0"))
+        with open(src, "rb") as f:
+            src_raw = f.read()
+        src_index = msgpack.unpackb(src_raw, raw=False)
+        src_flat = g.flatten_index(src_index["optimizer"])
+        m = g.Model(E=8, N=4, H=3, F=16, L=2)
+        out = self.path("te")
+        self.convert_ok(src, out, m, "fw2te", fused=True)
+        _, flat = self.assert_index_valid(out, src_index)
+        st = "state.param_states."
+
+        def arr(tree, name):
+            return g.decode_inline(tree[name])
+
+        for i in range(2):
+            for stack, att in (("encoder", "attention"), ("decoder", "self_attention")):
+                p = f"{stack}.layers_{i}.{att}."
+                got, dt = arr(flat, st + p + "qkv.kernel.v")
+                want = np.stack([arr(src_flat, st + p + n + ".kernel.v")[0] for n in ("query", "key", "value")], axis=1)
+                self.assertEqual((dt, got.shape), ("float32", (8, 3, 12)), p)
+                self.assertEqual(got.tobytes(), want.tobytes(), p)
+                for slot in ("m", "v_row", "v_col"):
+                    self.assertEqual(flat[st + p + "qkv.kernel." + slot], src_flat[st + p + "query.kernel." + slot], slot)
+                    self.assertNotIn(st + p + "key.kernel." + slot, flat, "merged placeholders must leave the index")
+            p = f"encoder.layers_{i}.mlp."
+            got, _ = arr(flat, st + p + "wi_kernel.v")
+            want = np.stack([arr(src_flat, st + p + "wi_0.kernel.v")[0], arr(src_flat, st + p + "wi_1.kernel.v")[0]], axis=1)
+            self.assertEqual(got.tobytes(), want.tobytes())
+            # a renamed layer norm: its state is renamed with it
+            ln = f"encoder.layers_{i}.pre_mlp_layer_norm.scale."
+            self.assertEqual(flat[st + f"encoder.layers_{i}.mlp.scale.v"], src_flat[st + ln + "v"])
+        self.assertEqual(flat[st + "decoder.decoder_norm.scale.v"], src_flat[st + "decoder.decoder_norm.scale.v"])
+        self.assertFalse([n for n in flat if ".query.kernel." in n and "encoder_decoder" not in n])
+
+        # the model read from the checkpoint: no flags, the same bytes
+        auto = self.path("te_auto")
+        p = subprocess.run([zarrio.TE_CKPT, "convert", "--input-path", src, "--output-path", auto, "--t5x-fuse-qkv"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "checkpoint"), "rb") as a, open(os.path.join(auto, "checkpoint"), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
+        back = self.path("back")
+        self.convert_ok(out, back, m, "te2fw", fused=True)
+        bidx, _ = self.assert_index_valid(back, src_index)
+        self.assertEqual(bidx, src_index, "round trip of the whole state is not the source index")
+        with open(os.path.join(back, "checkpoint"), "rb") as f:
+            self.assertEqual(f.read(), src_raw, "round-trip index bytes differ from the source's")
+        with open(src, "rb") as f:
+            self.assertEqual(f.read(), src_raw, "input modified")
+
     def test_orbax_refused(self):
         src = shutil.copytree(os.path.join(FIXTURES, "tiny_orbax", "1"), self.path("in", "1"))
         digest = zarrio.tree_digest(src)
