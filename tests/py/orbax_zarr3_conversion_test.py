@@ -131,6 +131,21 @@ class OrbaxZarr3ConversionTest(unittest.TestCase):
         for name, folder in want.items():
             self.assert_same_values(got[name], *legacy_values(folder), name)
         self.assert_zarr3_metadata(orbax_out, list(want))
+        # Arrays copied unchanged keep their zarr.json and shard bytes (some exist); rearranged
+        # arrays are written in the source's form with one inner chunk per shard.
+        src_db = zarr3_database(os.path.join(orbax_src, "state"))
+        copied = 0
+        for name, keys in got.items():
+            if any(keys == src_keys for src_keys in src_db.values()):  # copied (maybe renamed)
+                copied += 1
+                continue
+            zj = json.loads(keys["zarr.json"])
+            first = zj["codecs"][0]
+            self.assertEqual(first["name"] == "sharding_indexed", spec.sharded, name)
+            if spec.sharded:
+                self.assertEqual(first["configuration"]["chunk_shape"],
+                                 zj["chunk_grid"]["configuration"]["chunk_shape"], name)
+        self.assertGreater(copied, 0)
         with open(os.path.join(orbax_out, "metadata", "metadata")) as f:
             self.assertEqual(json.load(f)["version"], 1.2)
         # Round trip: the source's values exactly, still zarr3.
