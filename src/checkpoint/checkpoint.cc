@@ -227,11 +227,11 @@ std::string format_name(Format format) {
     case Format::kZarrArray:
       return "zarr-array";
     case Format::kT5xOrbax:
-      return "T5X, Orbax OCDBT, zarr v2";
+      return "T5X, Orbax OCDBT";
     case Format::kPaxOrbax:
-      return "Pax, Orbax OCDBT, zarr v2";
+      return "Pax, Orbax OCDBT";
     case Format::kOrbax:
-      return "Orbax OCDBT, zarr v2";
+      return "Orbax OCDBT";
   }
   return "unknown";
 }

@@ -1,8 +1,8 @@
 #pragma once
 // A checkpoint on disk, detected and listed: which format it is, its arrays (in folders or inline
 // in a T5X index), and every other file that a conversion copies unchanged. Formats te-ckpt cannot
-// read (Orbax, OCDBT, zarr3, Pax's msgpack-only FLAX type) are named and refused here, before any
-// work is planned. Orbax checkpoints with zarr v2 arrays in OCDBT are read (orbax_checkpoint.h).
+// read (Pax's msgpack-only FLAX type, ...) are named and refused here, before any work is
+// planned. Orbax checkpoints with zarr v2 or zarr3 arrays in OCDBT are read (orbax_checkpoint.h).
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,7 +26,7 @@ enum class Format {
   kPaxLayout0,  // a folder that directly holds the array folders (Pax checkpoint version 0.0)
   kPaxLayout1,  // a Pax step folder: state/ holds the arrays, metadata/metadata describes mdl_vars
   kZarrArray,   // a single zarr v2 array folder
-  // Orbax steps (or items) whose primary item keeps zarr v2 arrays in an OCDBT database; the
+  // Orbax steps (or items) whose primary item keeps zarr v2 or zarr3 arrays in OCDBT; the
   // arrays are the `_METADATA` leaves, read from the item's root database.
   kT5xOrbax,  // T5X `checkpoint_<N>/state/` (leaf names `target.…`, `state.param_states.…`)
   kPaxOrbax,  // Pax `checkpoint_%08d/state/` + `metadata/metadata` (`mdl_vars.…`, `opt_states.…`)

@@ -99,12 +99,6 @@ bool open_orbax_checkpoint(Checkpoint& ckpt) {
         "supported for conversion yet",
         item_where, layout.description());
   }
-  if (item->array_format == OrbaxArrayFormat::kZarr3) {
-    fail(
-        "{}: this Orbax item stores its arrays as zarr3 ({}); zarr3 arrays are not supported for "
-        "conversion yet",
-        item_where, layout.description());
-  }
   if (!item->has_tree_metadata) {
     fail(
         "{}/_METADATA: missing; te-ckpt takes the names of the arrays of an Orbax OCDBT item from "
@@ -158,11 +152,14 @@ bool open_orbax_checkpoint(Checkpoint& ckpt) {
       if (leaf->value_type() == "string") continue;  // in _strings.json, copied with the item
       const std::string leaf_name = leaf->name();
       const std::string prefix = leaf_name.empty() ? "" : leaf_name + "/";
-      if (!database->size(prefix + ".zarray")) continue;  // a problem check_orbax_item reported
+      // zarr v2 or zarr3 (ZarrArray opens either); neither is a problem check_orbax_item reported.
+      const std::string metadata_key =
+          prefix + (item->array_format == OrbaxArrayFormat::kZarr3 ? "zarr.json" : ".zarray");
+      if (!database->size(metadata_key)) continue;
       zarr::ArrayMetadata metadata = zarr::ZarrArray::open(database, prefix).metadata();
       uint64_t stored = 0;
       for (const auto& k : database->list(prefix)) {
-        if (k.key != prefix + ".zarray") stored += k.size;
+        if (k.key != metadata_key) stored += k.size;
       }
       ckpt.arrays.push_back(ArrayEntry{leaf_name, std::move(metadata), database, prefix,
                                        std::nullopt, std::nullopt, stored});

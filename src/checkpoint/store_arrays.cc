@@ -75,6 +75,13 @@ StoreArray v3_array(const kv::KvStore& store, const std::string& name, const std
       grid.value("configuration", nlohmann::json::object()).value("chunk_shape", nlohmann::json()),
       where, "chunk_grid.configuration.chunk_shape");
   a.codec = v3_codec_chain(j.value("codecs", nlohmann::json::array()), where);
+  // The stored form's inner chunk: a sharding_indexed codec's chunk_shape.
+  for (const auto& c : j.value("codecs", nlohmann::json::array())) {
+    if (c.value("name", "") != "sharding_indexed") continue;
+    a.inner_chunks = json_dims(
+        c.value("configuration", nlohmann::json::object()).value("chunk_shape", nlohmann::json()),
+        where, "sharding_indexed chunk_shape");
+  }
   return a;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The zarr arrays of a key-value store (an OCDBT database, e.g. an Orbax item folder): found by
 // their metadata keys, `<name>/.zarray` (zarr v2) and `<name>/zarr.json` (zarr3, listed from its
-// JSON; te-ckpt does not convert zarr3 yet). Names are derived from the keys for now; Orbax's
+// JSON). Names are derived from the keys for now; Orbax's
 // `_METADATA` tree will name them later.
 #include <filesystem>
 #include <memory>
@@ -16,9 +16,10 @@
 namespace te::checkpoint {
 
 struct StoreArray {
-  std::string name;     // the key prefix without its trailing '/'
-  int zarr_format = 2;  // 2 or 3
-  Shape shape, chunks;
+  std::string name;                   // the key prefix without its trailing '/'
+  int zarr_format = 2;                // 2 or 3
+  Shape shape, chunks;                // zarr3: chunks = the chunk_grid chunk (a shard when sharded)
+  std::optional<Shape> inner_chunks;  // zarr3 with sharding_indexed: its inner chunk shape
   std::string dtype;  // zarr v2: the te-ckpt dtype name (float32, bfloat16, ...); zarr3: data_type
   std::string codec;  // "raw", "zstd/1", "gzip/1", ...; zarr3: the codec chain, e.g. "bytes+zstd"
   uint64_t stored_bytes = 0;  // values under the prefix other than metadata keys

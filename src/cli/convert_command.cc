@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -259,8 +260,11 @@ uint64_t peak_rss_bytes() {
 // --output-format: only the input's own container can be written so far (keep, or its name).
 void check_output_format(const std::string& format, const checkpoint::Checkpoint& source) {
   if (format == "keep") return;
-  const std::string kept = checkpoint::is_orbax_format(source.format) ? "ocdbt" : "zarr";
-  if (format == "ocdbt-zarr3") {
+  const bool zarr3 = std::any_of(source.arrays.begin(), source.arrays.end(),
+                                 [](const auto& a) { return a.metadata.is_zarr3(); });
+  const std::string kept =
+      checkpoint::is_orbax_format(source.format) ? (zarr3 ? "ocdbt-zarr3" : "ocdbt") : "zarr";
+  if (format == "ocdbt-zarr3" && kept != format) {
     fail("--output-format=ocdbt-zarr3: writing zarr3 arrays is not supported yet");
   }
   if (format != kept) {

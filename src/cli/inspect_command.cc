@@ -14,6 +14,7 @@
 #include "rules/fp8_format.h"
 #include "util/checked_math.h"
 #include "util/error.h"
+#include "zarr/v3_array_metadata.h"
 
 namespace te::cli {
 namespace {
@@ -109,13 +110,16 @@ int run_inspect_ocdbt(const std::string& path,
       out["databases"].push_back({{"item", item}, {"path", folder.string()}});
     out["arrays"] = nlohmann::ordered_json::array();
     for (const auto& a : arrays) {
-      out["arrays"].push_back({{"name", a.name},
-                               {"zarr_format", a.zarr_format},
-                               {"shape", a.shape},
-                               {"dtype", a.dtype},
-                               {"chunks", a.chunks},
-                               {"codec", a.codec},
-                               {"stored_bytes", a.stored_bytes}});
+      out["arrays"].push_back(
+          {{"name", a.name},
+           {"zarr_format", a.zarr_format},
+           {"shape", a.shape},
+           {"dtype", a.dtype},
+           {"chunks", a.chunks},
+           {"inner_chunks", a.inner_chunks ? nlohmann::ordered_json(*a.inner_chunks)
+                                           : nlohmann::ordered_json(nullptr)},
+           {"codec", a.codec},
+           {"stored_bytes", a.stored_bytes}});
     }
     if (orbax) out["layout"] = orbax->layout_description;
     out["problems"] = problems;
@@ -130,7 +134,10 @@ int run_inspect_ocdbt(const std::string& path,
   uint64_t stored = 0;
   for (const auto& a : arrays) {
     rows.push_back({a.name, fmt::format("v{}", a.zarr_format), shape_string(a.shape), a.dtype,
-                    shape_string(a.chunks), a.codec, std::to_string(a.stored_bytes)});
+                    !a.inner_chunks ? shape_string(a.chunks)
+                                    : fmt::format("shard {} inner {}", shape_string(a.chunks),
+                                                  shape_string(*a.inner_chunks)),
+                    a.codec, std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
   }
   print_table(rows, {false, false, false, false, false, false, true});
@@ -161,6 +168,8 @@ int run_inspect(const std::string& path, bool json) {
            {"dtype", a.metadata.dtype.name()},
            {"chunks", a.metadata.chunks},
            {"compressor", a.is_inline() ? nlohmann::json(nullptr) : a.metadata.codec->to_json()},
+           {"zarr3_codecs", a.metadata.v3 ? nlohmann::json(a.metadata.v3->codecs.to_json())
+                                          : nlohmann::json(nullptr)},
            {"stored_bytes", a.stored_bytes},
            {"inline", a.is_inline()}});
     }
@@ -187,7 +196,9 @@ int run_inspect(const std::string& path, bool json) {
     const auto& m = a.metadata;
     rows.push_back({a.name, shape_string(m.shape), m.dtype.name(),
                     a.is_inline() ? "inline" : shape_string(m.chunks),
-                    a.is_inline() ? "-" : checkpoint::v2_codec_name(m),
+                    a.is_inline() ? "-"
+                    : m.v3        ? "zarr3 " + zarr::v3::describe_v3_codecs(*m.v3)
+                                  : checkpoint::v2_codec_name(m),
                     std::to_string(a.stored_bytes)});
     stored += a.stored_bytes;
     // Each array's size was checked when it was opened (ArrayMetadata::check_sizes); the sum of

@@ -66,17 +66,15 @@ void write_array_to_stdout(const zarr::ZarrArray& array) {
   }
 }
 
-// The array zarr-cat names: a folder holding .zarray, or DB/NAME, the array NAME inside the
-// OCDBT database folder DB (the longest leading folder of the path holding manifest.ocdbt).
+// The array zarr-cat names: a folder holding .zarray (or zarr.json), or DB/NAME (zarr v2 or zarr3),
+// the array NAME inside the OCDBT database folder DB (the longest leading folder of the path
+// holding manifest.ocdbt).
 zarr::ZarrArray open_cat_array(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(fs::path(path) / ".zarray", ec)) {
     if (auto split = checkpoint::split_ocdbt_array_path(path)) {
       const auto& [db, name] = *split;
       auto store = kv::open_local_store(db);
-      if (!store->size(name + "/.zarray") && store->size(name + "/zarr.json"))
-        fail("{}: a zarr3 array; zarr-cat reads zarr v2 arrays only (zarr3 is not supported yet)",
-             store->describe(name + "/zarr.json"));
       return zarr::ZarrArray::open(store, name + "/");
     }
   }

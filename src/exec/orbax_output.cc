@@ -60,7 +60,9 @@ std::vector<std::vector<std::string>> write_tree_metadata(const std::vector<Outp
   for (const auto& n : removed) tree.remove(n);
   for (const auto& l : leaves) {
     if (l.copied && tree.find(l.name)) continue;  // unchanged leaf: its entry as it was
-    auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.chunks, source_type[l.name]);
+    // write_shape: the shape of one stored value (a zarr3 array's shard).
+    auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.stored_chunk_shape(),
+                                                         source_type[l.name]);
     if (tree.find(l.name)) {
       tree.set_value_metadata(l.name, std::move(value));
     } else {
@@ -121,7 +123,7 @@ void write_array_metadatas(const std::vector<OutputLeaf>& leaves, const fs::path
   for (const auto& l : leaves) {
     if (l.copied && source.find(l.name)) continue;
     auto from = source.find(l.source->name);
-    out.set({l.name, l.metadata.chunks, l.metadata.chunks,
+    out.set({l.name, l.metadata.stored_chunk_shape(), l.metadata.chunks,
              from ? from->ext_metadata : nlohmann::ordered_json(nullptr)});
   }
   fs::create_directories(out_item / "array_metadatas");

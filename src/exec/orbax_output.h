@@ -2,7 +2,8 @@
 // The Orbax metadata of a converted Orbax checkpoint (orbax-format.md §8 "Checkpoint-level
 // rewrite"), written after the item's new OCDBT database is committed: `<item>/_METADATA` listing
 // exactly the output's array leaves (renamed, new and removed leaves; key types, flags,
-// custom_metadata and string leaves of the input kept; write_shape = the output chunk shape),
+// custom_metadata and string leaves of the input kept; write_shape = the output chunk shape, a
+// zarr3 array's shard shape),
 // `<item>/_sharding` with an entry for every output array (kept, or derived from the array's
 // source by OrbaxSharding's rule; the file is omitted when some entry cannot be derived, which
 // Orbax accepts since T5X and Pax pass shardings), `<item>/array_metadatas/process_0` for the

@@ -16,6 +16,7 @@
 #include "rules/t5x_rules.h"
 #include "util/checked_math.h"
 #include "util/error.h"
+#include "zarr/v3_array_metadata.h"
 
 namespace te::plan {
 namespace {
@@ -638,9 +639,13 @@ class Planner {
       if (rechunk && !is_inline) apply_kernel_chunk(rule, view, r, chunks);
       auto codec = is_inline ? zarr::make_null_codec()
                              : (settings_.codec ? settings_.codec : first.metadata.codec);
-      job.outputs.push_back({cat.name(dst_prefix_i + "." + dst_names[j]),
-                             zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec),
-                             is_inline});
+      const std::string out_name = cat.name(dst_prefix_i + "." + dst_names[j]);
+      // A zarr3 source gives a zarr3 output in its form (v3_array_metadata.h).
+      auto metadata = first.metadata.v3
+                          ? zarr::v3::derive_v3_array(*first.metadata.v3, shape, chunks,
+                                                      settings_.codec.get(), out_name)
+                          : zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec);
+      job.outputs.push_back({out_name, std::move(metadata), is_inline});
     }
     auto dst_alts = split_alternatives(dst_side(rule).pattern);
     std::string out_text =
@@ -823,6 +828,7 @@ Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
 std::string describe(const Plan& plan) {
   std::string out;
   auto codec_text = [](const zarr::ArrayMetadata& m) {
+    if (m.v3) return "zarr3 " + zarr::v3::describe_v3_codecs(*m.v3);
     return m.codec->id() == "null" ? std::string("raw") : m.codec->to_json().dump();
   };
   out += fmt::format("{} conversion jobs:\n", plan.jobs.size());

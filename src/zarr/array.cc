@@ -6,6 +6,9 @@
 #include "util/error.h"
 #include "util/strided_copy.h"
 #include "zarr/fixed_piece_encoder.h"
+#include "zarr/v3_array_metadata.h"
+#include "zarr/v3_chunk_io.h"
+#include "zarr/v3_metadata.h"
 
 namespace te::zarr {
 namespace {
@@ -87,6 +90,38 @@ class StoreChunkWriter : public ChunkWriter {
   size_t written_ = 0;
 };
 
+// Collects one zarr3 executor chunk and stores it encoded as one value when finished (zarr3
+// codecs encode whole chunks; memory is one decoded chunk plus its encoded form).
+class V3ChunkWriter : public ChunkWriter {
+ public:
+  V3ChunkWriter(std::unique_ptr<kv::ValueSink> sink, const ArrayMetadata& metadata)
+      : sink_(std::move(sink)), metadata_(metadata) {
+    data_.reserve(metadata_.chunk_bytes());
+  }
+  void write(std::span<const std::byte> data) override {
+    if (data_.size() + data.size() > metadata_.chunk_bytes()) {
+      fail("{}: internal error: more than {} bytes written to a chunk", sink_->name(),
+           metadata_.chunk_bytes());
+    }
+    data_.insert(data_.end(), data.begin(), data.end());
+  }
+  uint64_t finish() override {
+    if (data_.size() != metadata_.chunk_bytes()) {
+      fail("{}: internal error: {} bytes written to a {}-byte chunk", sink_->name(), data_.size(),
+           metadata_.chunk_bytes());
+    }
+    Bytes value = v3::encode_v3_chunk(metadata_, data_, sink_->name());
+    Bytes().swap(data_);
+    sink_->write(value);
+    return sink_->close();
+  }
+
+ private:
+  std::unique_ptr<kv::ValueSink> sink_;
+  ArrayMetadata metadata_;
+  Bytes data_;
+};
+
 }  // namespace
 
 void for_each_chunk_in_box(const ArrayMetadata& m, const Box& box,
@@ -114,7 +149,14 @@ void for_each_chunk_in_box(const ArrayMetadata& m, const Box& box,
 ZarrArray ZarrArray::open(std::shared_ptr<const kv::KvStore> store, std::string prefix) {
   std::string key = prefix + ".zarray";
   if (!store->size(key)) {
-    fail("{}: not a zarr array (no .zarray file)",
+    const std::string v3_key = prefix + "zarr.json";
+    if (store->size(v3_key)) {
+      const std::string where = store->describe(v3_key);
+      auto metadata = v3::array_metadata_of(
+          v3::parse_v3_metadata(to_string(store->read_all(v3_key)), where), where);
+      return ZarrArray(std::move(store), nullptr, std::move(prefix), std::move(metadata));
+    }
+    fail("{}: not a zarr array (no .zarray or zarr.json file)",
          prefix.empty() ? store->location() : store->describe(prefix));
   }
   Bytes text = store->read_all(key);
@@ -129,6 +171,17 @@ ZarrArray ZarrArray::open_with_metadata(std::shared_ptr<const kv::KvStore> store
 
 ZarrArray ZarrArray::create(std::shared_ptr<kv::KvStore> store, std::string prefix,
                             ArrayMetadata metadata) {
+  if (metadata.v3) {
+    // A zarr3 array: its zarr.json as TensorStore writes it (v3_array_metadata.h made it).
+    const std::string key = prefix + "zarr.json";
+    metadata.check_sizes(store->describe(key));
+    const std::string text = metadata.v3->to_text();
+    auto sink = store->write(key);
+    sink->write(std::as_bytes(std::span(text)));
+    sink->close();
+    std::shared_ptr<const kv::KvStore> reader = store;
+    return ZarrArray(std::move(reader), std::move(store), std::move(prefix), std::move(metadata));
+  }
   // New arrays always take TensorStore's form: C order, "." keys, null fill (every chunk is
   // written, so the fill value is never needed).
   metadata.order = 'C';
@@ -146,6 +199,7 @@ ZarrArray ZarrArray::create(std::shared_ptr<kv::KvStore> store, std::string pref
 }
 
 std::string ZarrArray::chunk_key(const Shape& chunk_index) const {
+  if (metadata_.v3) return v3::stored_value_key(metadata_, prefix_, chunk_index);
   return prefix_ + metadata_.chunk_key(chunk_index);
 }
 
@@ -160,6 +214,10 @@ std::unique_ptr<ChunkReader> ZarrArray::stored_chunk_reader(const std::string& k
 }
 
 std::unique_ptr<ChunkReader> ZarrArray::open_chunk(const Shape& chunk_index) const {
+  if (metadata_.v3) {
+    return std::make_unique<MemoryChunkReader>(read_chunk(chunk_index),
+                                               store_->describe(chunk_key(chunk_index)));
+  }
   if (metadata_.order == 'F' && metadata_.rank() > 1) {
     return std::make_unique<MemoryChunkReader>(read_chunk(chunk_index),
                                                store_->describe(chunk_key(chunk_index)));
@@ -168,6 +226,7 @@ std::unique_ptr<ChunkReader> ZarrArray::open_chunk(const Shape& chunk_index) con
 }
 
 Bytes ZarrArray::read_chunk(const Shape& chunk_index) const {
+  if (metadata_.v3) return v3::read_v3_chunk(*store_, prefix_, metadata_, chunk_index);
   Bytes data(metadata_.chunk_bytes());
   std::unique_ptr<ChunkReader> reader = stored_chunk_reader(chunk_key(chunk_index));
   reader->read(data);
@@ -223,6 +282,7 @@ Bytes ZarrArray::read_all() const {
 std::unique_ptr<ChunkWriter> ZarrArray::open_chunk_writer(const Shape& chunk_index) const {
   std::string key = chunk_key(chunk_index);
   if (!writable_) fail("cannot write {}: the array was opened for reading", store_->describe(key));
+  if (metadata_.v3) return std::make_unique<V3ChunkWriter>(writable_->write(key), metadata_);
   return std::make_unique<StoreChunkWriter>(writable_->write(key), *metadata_.codec,
                                             metadata_.chunk_bytes(), metadata_.dtype.itemsize);
 }

@@ -1,9 +1,11 @@
 #pragma once
-// A zarr v2 array in a key-value store: its metadata plus chunk-level and region-level I/O. The
+// A zarr array in a key-value store: its metadata plus chunk-level and region-level I/O. The
 // array lives under a key prefix of the store ("" or "<name>/"): its metadata is the value
-// `<prefix>.zarray`, a chunk the value `<prefix><chunk key>`. Messages name keys through the
-// store's describe(). Reads and writes of distinct chunks are independent and may run concurrently
-// from several threads. The array shares ownership of its store.
+// `<prefix>.zarray`, a chunk the value `<prefix><chunk key>`. zarr3 arrays (`<prefix>zarr.json`)
+// work through the same interface in executor chunks (v3_array_metadata.h: the inner chunk of an
+// Orbax-style shard); their chunks are decoded and encoded whole (v3_chunk_io.h). Messages name
+// keys through the store's describe(). Reads and writes of distinct chunks are independent and may
+// run concurrently from several threads. The array shares ownership of its store.
 #include <functional>
 #include <memory>
 #include <span>
@@ -41,12 +43,14 @@ class ChunkWriter {
 
 class ZarrArray {
  public:
-  // Opens the array under `prefix` of `store`, reading `<prefix>.zarray`.
+  // Opens the array under `prefix` of `store`, reading `<prefix>.zarray`, else
+  // `<prefix>zarr.json` (zarr3).
   static ZarrArray open(std::shared_ptr<const kv::KvStore> store, std::string prefix = "");
   // Opens an array whose metadata is known from elsewhere (a T5X index spec without .zarray).
   static ZarrArray open_with_metadata(std::shared_ptr<const kv::KvStore> store, std::string prefix,
                                       ArrayMetadata metadata);
-  // Writes TensorStore's .zarray for `metadata` under `prefix`, normalised to TensorStore's form
+  // With metadata.v3 (zarr3): writes its zarr.json as TensorStore does. Otherwise writes
+  // TensorStore's .zarray for `metadata` under `prefix`, normalised to TensorStore's form
   // of a new array (C order, "." separator, null fill value); chunks are written by the writers.
   static ZarrArray create(std::shared_ptr<kv::KvStore> store, std::string prefix,
                           ArrayMetadata metadata);
@@ -54,7 +58,8 @@ class ZarrArray {
   const ArrayMetadata& metadata() const { return metadata_; }
   const kv::KvStore& store() const { return *store_; }
   const std::string& prefix() const { return prefix_; }
-  // The key of a chunk in the store: prefix + the chunk key of the metadata.
+  // The key of a chunk in the store: prefix + the chunk key of the metadata (zarr3: the key of
+  // the shard holding the executor chunk).
   std::string chunk_key(const Shape& chunk_index) const;
   // The array for messages: the store's description of its prefix (or the store itself).
   std::string describe() const;

@@ -7,6 +7,7 @@
 
 #include "util/checked_math.h"
 #include "util/error.h"
+#include "zarr/v3_metadata.h"
 
 namespace te::zarr {
 namespace {
@@ -286,6 +287,10 @@ std::string ArrayMetadata::to_json_string() const {
             {"shape", shape},
             {"zarr_format", 2}};
   return j.dump();
+}
+
+const Shape& ArrayMetadata::stored_chunk_shape() const {
+  return v3 ? v3->chunk_shape : chunks;
 }
 
 Shape ArrayMetadata::grid_shape() const {

@@ -10,6 +10,10 @@
 
 namespace te::zarr {
 
+namespace v3 {
+struct V3Metadata;
+}
+
 struct ArrayMetadata {
   Shape shape;
   Shape chunks;
@@ -20,6 +24,12 @@ struct ArrayMetadata {
   bool fill_value_is_null = true;
   char order = 'C';  // 'C' or 'F'
   char dimension_separator = '.';
+  // A zarr3 array (zarr.json): its metadata as stored. The members above are then the array as
+  // the chunk readers and writers see it (v3_bridge.h): `chunks` is the inner chunk of an
+  // Orbax-style sharded array (one sharding_indexed codec), else the stored chunk; `dtype` and
+  // `fill_value` are little-endian; `codec` is the zarr v2 codec equivalent to the inner
+  // compression (null codec when there is none). Null for zarr v2 arrays.
+  std::shared_ptr<const v3::V3Metadata> v3;
 
   // Parses .zarray text; `where` (the file path) prefixes every error.
   static ArrayMetadata parse(const std::string& text, const std::string& where);
@@ -39,6 +49,11 @@ struct ArrayMetadata {
   static constexpr int64_t kMaxChunkBytes = int64_t{1} << 40;
   // Throws te::Error naming `where` (the .zarray or index entry) when a limit is exceeded.
   void check_sizes(const std::string& where) const;
+
+  bool is_zarr3() const { return v3 != nullptr; }
+  // The shape of one stored value: the chunk of zarr v2, the chunk_grid chunk (the shard) of
+  // zarr3. Orbax records it as the array's write_shape.
+  const Shape& stored_chunk_shape() const;
 
   int rank() const { return static_cast<int>(shape.size()); }
   // Decoded bytes of one (full, padded) chunk.

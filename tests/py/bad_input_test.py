@@ -12,6 +12,7 @@ import msgpack
 import numcodecs
 import numpy as np
 
+import ocdbt_ref
 import orbaxgen
 import paxgen
 import zarrio
@@ -279,15 +280,52 @@ class BadInputTest(unittest.TestCase):
         open(os.path.join(self.src, "state", "manifest.ocdbt"), "wb").write(b"\0")
         self.convert("ocdbt")
 
-    def orbax_pax(self, step_name="checkpoint_00000001"):
+    def orbax_pax(self, step_name="checkpoint_00000001", zarr3=None):
         """The Pax OCDBT variant of the example model (independent writer); self.src is its step."""
         legacy = os.path.join(self.dir, "legacy")
         m = paxgen.Model(L=2, N=4, H=16, E=64, F=128, opt=False, layout="1.x")
         paxgen.write(paxgen.make_pax(m), legacy)
         self.src = os.path.join(self.dir, step_name)
-        orbaxgen.pax_to_orbax(legacy, self.src)
+        orbaxgen.pax_to_orbax(legacy, self.src, zarr3=zarr3)
         shutil.rmtree(legacy)
         return self.src
+
+    def edit_orbax_values(self, edit):
+        """Rewrites the root database of self.src's state/ with edit({key: value}) applied."""
+        state = os.path.join(self.src, "state")
+        values = ocdbt_ref.read_database(state)
+        edit(values)
+        fresh = os.path.join(self.dir, "fresh_db")
+        ocdbt_ref.write_database(fresh, values)
+        os.remove(os.path.join(state, "manifest.ocdbt"))
+        shutil.rmtree(os.path.join(state, "d"))
+        for name in os.listdir(fresh):
+            shutil.move(os.path.join(fresh, name), os.path.join(state, name))
+        os.rmdir(fresh)
+
+    def test_orbax_zarr3_index_crc(self):
+        self.orbax_pax(zarr3=orbaxgen.Zarr3())
+
+        def flip_crc(values):
+            key = [k for k in values if k.decode().endswith("combined_qkv.w/c/0/0/0/0")][0]
+            v = bytearray(values[key])
+            v[-1] ^= 0x5A  # the last byte of the index's CRC-32C
+            values[key] = bytes(v)
+
+        self.edit_orbax_values(flip_crc)
+        self.convert("orbax-zarr3-index-crc")
+
+    def test_orbax_zarr3_codec(self):
+        self.orbax_pax(zarr3=orbaxgen.Zarr3())
+
+        def unknown_codec(values):
+            key = [k for k in values if k.decode().endswith("combined_qkv.w/zarr.json")][0]
+            meta = json.loads(values[key])
+            meta["codecs"][0]["configuration"]["codecs"][1] = {"name": "lz4"}
+            values[key] = json.dumps(meta).encode()
+
+        self.edit_orbax_values(unknown_codec)
+        self.convert("orbax-zarr3-codec")
 
     def test_orbax_leaf_without_data(self):
         self.orbax_pax()

@@ -269,15 +269,6 @@ class OrbaxConversionTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(out, "state", "manifest.ocdbt")))
 
     # ------------------------------------------------------------------ refusals
-    def test_zarr3_items_are_refused_by_name(self):
-        out = os.path.join(self.dir, "out")
-        p = zarrio.run("convert", "--input-path", os.path.join(zarrio.FIXTURES, "orbax", "zarr3_composite"),
-                       "--output-path", out, *paxgen.Model().flags("fw2te"), check=False)
-        self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("zarr3_composite/state: this Orbax item stores its arrays as zarr3", p.stderr)
-        self.assertIn("zarr3 arrays are not supported for conversion yet", p.stderr)
-        self.assertFalse(os.path.exists(out))
-
     def test_fp8_generation_is_refused_for_orbax(self):
         m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
         legacy = os.path.join(self.dir, "legacy", "checkpoint_00000001")

@@ -1,7 +1,9 @@
-"""Independent writer of Orbax checkpoints with zarr v2 arrays in OCDBT (orbax-format.md §1, §3, §4),
-for tests: arrays given as zarr v2 folders (as paxgen/t5xgen write them) are packed into one root
-OCDBT database per item with ocdbt_ref (keys `<name>/.zarray`, `<name>/<chunk key>`), and the
-metadata files are written the way Orbax writes them (Python json.dumps): `_METADATA`, `_sharding`,
+"""Independent writer of Orbax checkpoints with zarr v2 or zarr3 arrays in OCDBT (orbax-format.md §1,
+§3, §4, §6), for tests: arrays given as zarr v2 folders (as paxgen/t5xgen write them) are packed into
+one root OCDBT database per item with ocdbt_ref (keys `<name>/.zarray`, `<name>/<chunk key>`), or,
+with a Zarr3 description, re-encoded as zarr3 by zarr3gen (keys `<name>/zarr.json`, `<name>/c/0/0`;
+sharded or not, zstd/gzip/no compression, optionally with missing inner chunks), and the metadata
+files are written the way Orbax writes them (Python json.dumps): `_METADATA`, `_sharding`,
 `array_metadatas/process_0`, `_CHECKPOINT_METADATA`. Shares no code with te-ckpt.
 """
 import base64
@@ -9,12 +11,65 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 
 import numpy as np
 
 import ocdbt_ref
 import t5xgen
+import zarr3gen
 import zarrio
+
+
+@dataclass(frozen=True)
+class Zarr3:
+    """How write_item stores arrays as zarr3. sharded: Orbax's form, one sharding_indexed codec
+    whose shard covers the whole array (the single-process write shape) and whose inner chunk is
+    the v2 chunk; else plain bytes(+compression) chunks of the v2 chunk shape. compression: zstd,
+    gzip or none. missing_inner: the first inner chunk of every shard of more than one inner chunk
+    is left out (reads as the fill value 0)."""
+    sharded: bool = True
+    compression: str = "zstd"
+    missing_inner: bool = False
+
+
+def zarr3_data_type(zarr_dtype):
+    return "bfloat16" if zarr_dtype == "bfloat16" else np.dtype(zarr_dtype).name
+
+
+def zarr3_codecs(spec, data_type, inner, shard):
+    """The codecs list (zarr3gen form, with its private `_missing`) for one array."""
+    data = [zarr3gen.BYTES_LE]
+    if spec.compression == "zstd":
+        data.append({"name": "zstd", "configuration": {"level": 3, "checksum": False}})
+    elif spec.compression == "gzip":
+        data.append({"name": "gzip", "configuration": {"level": 5}})
+    if not spec.sharded:
+        return data
+    grid = [s // c for s, c in zip(shard, inner)]
+    cfg = {"chunk_shape": list(inner), "codecs": data, "index_codecs": zarr3gen.INDEX}
+    if spec.missing_inner and int(np.prod(grid, dtype=np.int64)) > 1:
+        cfg["_missing"] = [[0] * len(inner)]
+    return [{"name": "sharding_indexed", "configuration": cfg}]
+
+
+def zarr3_array_keys(arr, zarr_dtype, chunks, spec):
+    """{key below the array: value} of `arr` as a zarr3 array, its shard shape, and the values a
+    reader sees (missing inner chunks as 0)."""
+    data_type = zarr3_data_type(zarr_dtype)
+    inner = list(chunks) if arr.ndim else []
+    shard = [c * -(-s // c) for s, c in zip(arr.shape, inner)] if spec.sharded else inner
+    codecs = zarr3_codecs(spec, data_type, inner, shard)
+    fill = 0.0 if data_type.startswith(("float", "bfloat")) else 0
+    keys = {"zarr.json": zarr3gen.zarr_json(arr.shape, shard, data_type, codecs, fill).encode()}
+    grid = tuple(-(-s // c) for s, c in zip(arr.shape, shard))
+    for pos in np.ndindex(*grid):
+        chunk = np.zeros(shard, dtype=arr.dtype)
+        src = tuple(slice(p * c, min((p + 1) * c, s)) for p, c, s in zip(pos, shard, arr.shape))
+        chunk[tuple(slice(0, x.stop - x.start) for x in src)] = arr[src]
+        keys[zarr3gen.chunk_key(pos)] = zarr3gen.encode(chunk, codecs, data_type)
+    expected = zarr3gen.read_expected_values(arr, codecs, shard, 0)
+    return keys, shard, expected
 
 PYTREE_HANDLER = "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTreeCheckpointHandler"
 
@@ -70,30 +125,41 @@ def sharding_json(names):
                       separators=(",", ":"), sort_keys=True)
 
 
-def write_item(item_dir, folders):
-    """Writes an Orbax item: {orbax name: zarr v2 array folder} -> one OCDBT database + metadata.
-    Returns {orbax name: {key: value bytes}} of what went into the database."""
-    items, by_name, shapes = {}, {}, {}
+def write_item(item_dir, folders, zarr3=None):
+    """Writes an Orbax item: {orbax name: zarr v2 array folder} -> one OCDBT database + metadata,
+    the arrays as they are or, with `zarr3` (a Zarr3), re-encoded as zarr3. When inner chunks are
+    left out, the v2 folder is rewritten with the values a reader sees (zeros there), so that it
+    stays the same checkpoint. Returns {orbax name: {key: value bytes}} of the database."""
+    items, by_name, shapes, chunk_shapes = {}, {}, {}, {}
     for name, folder in folders.items():
         keys = {}
         for f in sorted(os.listdir(folder)):
             with open(os.path.join(folder, f), "rb") as fh:
                 keys[f] = fh.read()
         meta = json.loads(keys[".zarray"])
-        shapes[name] = meta["chunks"]
+        shapes[name] = chunk_shapes[name] = meta["chunks"]
+        if zarr3:
+            arr, zdt = zarrio.read_array(folder)
+            keys, shapes[name], expected = zarr3_array_keys(arr, zdt, meta["chunks"], zarr3)
+            if not np.array_equal(expected, arr):
+                comp = meta["compressor"]
+                shutil.rmtree(folder)
+                zarrio.write_array(folder, expected, zdt, meta["chunks"],
+                                   (comp["id"], comp.get("level", 1)) if comp else None)
         by_name[name] = keys
         for k, v in keys.items():
             items[f"{name}/{k}".encode()] = v
     os.makedirs(item_dir, exist_ok=True)
     ocdbt_ref.write_database(item_dir, items)
     with open(os.path.join(item_dir, "_METADATA"), "w") as f:
-        f.write(tree_metadata_json(shapes))
+        f.write(tree_metadata_json(shapes, use_zarr3=zarr3 is not None))
     with open(os.path.join(item_dir, "_sharding"), "w") as f:
         f.write(sharding_json(shapes))
     os.makedirs(os.path.join(item_dir, "array_metadatas"))
     with open(os.path.join(item_dir, "array_metadatas", "process_0"), "w") as f:
         f.write(json.dumps({"array_metadatas": [
-            {"array_metadata": {"param_name": n, "write_shape": s, "chunk_shape": s, "ext_metadata": None}}
+            {"array_metadata": {"param_name": n, "write_shape": s, "chunk_shape": chunk_shapes[n],
+                                "ext_metadata": None}}
             for n, s in sorted(shapes.items())]}))
     return by_name
 
@@ -140,7 +206,7 @@ def write_step_metadata(step_dir, item_handlers):
                             "commit_timestamp_nsecs": 1700000001000000000, "custom_metadata": {}}))
 
 
-def pax_to_orbax(legacy_step, step_dir):
+def pax_to_orbax(legacy_step, step_dir, zarr3=None):
     """A Pax layout-1.x step folder (state/ of array folders + metadata/metadata) rewritten as the
     Pax OCDBT variant: state/ one database with Orbax names, metadata/metadata version 1.2.
     Returns {orbax name: legacy name}."""
@@ -151,7 +217,7 @@ def pax_to_orbax(legacy_step, step_dir):
             folders[pax_orbax_name(n)] = os.path.join(state, n)
             names[pax_orbax_name(n)] = n
     os.makedirs(step_dir)
-    write_item(os.path.join(step_dir, "state"), folders)
+    write_item(os.path.join(step_dir, "state"), folders, zarr3)
     with open(os.path.join(legacy_step, "metadata", "metadata")) as f:
         md = json.load(f)
     md["version"] = 1.2
@@ -162,7 +228,7 @@ def pax_to_orbax(legacy_step, step_dir):
     return names
 
 
-def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None):
+def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None, zarr3=None):
     """A t5xgen Checkpoint written as T5X's Orbax layout (checkpoint_<N>/state/ + dataset/): every
     leaf (inline leaves as rank-0/small raw zarr arrays) in one database, names as T5X saves them
     (`target.…`, `state.param_states.…`, `state.step`). With `legacy_dir` (the same Checkpoint
@@ -183,7 +249,7 @@ def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None):
             continue
         folders[name] = folder
     os.makedirs(step_dir)
-    write_item(os.path.join(step_dir, "state"), folders)
+    write_item(os.path.join(step_dir, "state"), folders, zarr3)
     os.makedirs(os.path.join(step_dir, "dataset"))
     with open(os.path.join(step_dir, "dataset", "train_ds-000-of-001.index"), "wb") as f:
         f.write(b"tf.data iterator state\x00\x01")
