@@ -1,0 +1,127 @@
+#include "exec/orbax_metadata_from_scratch.h"
+
+#include <algorithm>
+
+#include "checkpoint/orbax_placeholder_index.h"
+#include "checkpoint/orbax_sharding.h"
+#include "checkpoint/orbax_step_metadata.h"
+#include "checkpoint/orbax_tree_metadata.h"
+#include "util/file.h"
+
+namespace te::exec {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace te::checkpoint;
+
+constexpr const char* kPyTreeHandler =
+    "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTreeCheckpointHandler";
+constexpr const char* kSingleDeviceSharding =
+    R"({"sharding_type": "SingleDeviceSharding", "device_str": "cpu:0"})";
+
+struct Leaf {
+  std::string name;
+  zarr::ArrayMetadata metadata;
+};
+
+std::vector<Leaf> output_leaves(const plan::Plan& plan) {
+  std::vector<Leaf> out;
+  for (const auto& job : plan.jobs) {
+    for (const auto& o : job.outputs) out.push_back({o.name, o.metadata});
+  }
+  for (const auto& c : plan.copies) out.push_back({c.target_name, c.source->metadata});
+  return out;
+}
+
+// A list index as Python's str() writes one: digits without a leading zero.
+bool is_decimal(const std::string& s) {
+  return !s.empty() && (s == "0" || s[0] != '0') &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<OrbaxTreeKey> key_path(const std::string& name) {
+  std::vector<OrbaxTreeKey> keys;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    std::string part =
+        name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const bool index = is_decimal(part);
+    keys.push_back({part, index ? OrbaxKeyType::kSequence : OrbaxKeyType::kDict, index});
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return keys;
+}
+
+// JAX flatten order of two key paths: dict keys by code point, list indices by number.
+bool flatten_before(const std::vector<OrbaxTreeKey>& a, const std::vector<OrbaxTreeKey>& b) {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i].name == b[i].name) continue;
+    if (a[i].type == OrbaxKeyType::kSequence && b[i].type == OrbaxKeyType::kSequence &&
+        a[i].name.size() != b[i].name.size()) {
+      return a[i].name.size() < b[i].name.size();
+    }
+    return a[i].name < b[i].name;
+  }
+  return a.size() < b.size();
+}
+
+}  // namespace
+
+void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& out_dir,
+                                       const fs::path& item, bool placeholder_index) {
+  const fs::path out_item = out_dir / item;
+  auto leaves = output_leaves(plan);
+  std::sort(leaves.begin(), leaves.end(), [](const Leaf& a, const Leaf& b) {
+    return flatten_before(key_path(a.name), key_path(b.name));
+  });
+
+  auto tree = OrbaxTreeMetadata::parse(
+      std::string(R"({"tree_metadata": {}, "use_ocdbt": true, "use_zarr3": false, )"
+                  R"("store_array_data_equal_to_fill_value": false, "custom_metadata": null})"),
+      "the new _METADATA");
+  for (const auto& l : leaves) {
+    auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.shape);
+    tree.add(key_path(l.name), std::move(value));
+  }
+  write_text_file(out_item / "_METADATA", tree.emit());
+
+  auto sharding = OrbaxSharding::parse(std::string("{}"), "the new _sharding");
+  for (const auto& l : leaves) sharding.set(l.name, kSingleDeviceSharding);
+  write_text_file(out_item / "_sharding", sharding.emit());
+
+  auto arrays = OrbaxArrayMetadatas::parse(std::string(R"({"array_metadatas": []})"),
+                                           "the new array_metadatas/process_0");
+  for (const auto* e : tree.leaves()) {
+    auto it = std::find_if(leaves.begin(), leaves.end(),
+                           [&](const Leaf& l) { return l.name == e->name(); });
+    arrays.set({it->name, it->metadata.shape, it->metadata.chunks, nullptr});
+  }
+  fs::create_directories(out_item / "array_metadatas");
+  write_text_file(out_item / "array_metadatas" / "process_0", arrays.emit());
+
+  if (placeholder_index) {
+    std::vector<std::vector<std::string>> paths;
+    for (const auto* e : tree.leaves()) {
+      std::vector<std::string> path;
+      for (const auto& k : e->keys) path.push_back(k.name);
+      paths.push_back(std::move(path));
+    }
+    write_file(out_item / "checkpoint", OrbaxPlaceholderIndex::from_leaves(paths).encode());
+  }
+
+  const int64_t now = unix_time_nsecs();
+  nlohmann::ordered_json step;
+  step["item_handlers"] = nlohmann::ordered_json::object({{item.string(), kPyTreeHandler}});
+  step["metrics"] = nlohmann::ordered_json::object();
+  step["performance_metrics"] = nlohmann::ordered_json::object();
+  step["init_timestamp_nsecs"] = now;
+  step["commit_timestamp_nsecs"] = now;
+  step["custom_metadata"] = nlohmann::ordered_json::object();
+  auto md = OrbaxCheckpointMetadata::parse(step.dump(), "the new _CHECKPOINT_METADATA");
+  write_text_file(out_dir / "_CHECKPOINT_METADATA", md.emit());
+  write_text_file(out_dir / "commit_success.txt", "Checkpoint commit was successful.");
+}
+
+}  // namespace te::exec
