@@ -39,14 +39,17 @@ bool is_decimal(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::vector<OrbaxTreeKey> key_path(const std::string& name) {
+// `decimal_is_index`: a decimal component is a list index (Pax saves its TrainState, whose
+// opt_states is a list); otherwise every component is a dict key (T5X saves flax's state dict, in
+// which tuples and lists are dicts with keys "0", "1", ...).
+std::vector<OrbaxTreeKey> key_path(const std::string& name, bool decimal_is_index) {
   std::vector<OrbaxTreeKey> keys;
   size_t start = 0;
   while (true) {
     size_t dot = name.find('.', start);
     std::string part =
         name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    const bool index = is_decimal(part);
+    const bool index = decimal_is_index && is_decimal(part);
     keys.push_back({part, index ? OrbaxKeyType::kSequence : OrbaxKeyType::kDict, index});
     if (dot == std::string::npos) break;
     start = dot + 1;
@@ -70,11 +73,11 @@ bool flatten_before(const std::vector<OrbaxTreeKey>& a, const std::vector<OrbaxT
 }  // namespace
 
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& out_dir,
-                                       const fs::path& item, bool placeholder_index) {
+                                       const fs::path& item, bool pax) {
   const fs::path out_item = out_dir / item;
   auto leaves = output_leaves(plan);
-  std::sort(leaves.begin(), leaves.end(), [](const Leaf& a, const Leaf& b) {
-    return flatten_before(key_path(a.name), key_path(b.name));
+  std::sort(leaves.begin(), leaves.end(), [pax](const Leaf& a, const Leaf& b) {
+    return flatten_before(key_path(a.name, pax), key_path(b.name, pax));
   });
 
   auto tree = OrbaxTreeMetadata::parse(
@@ -83,7 +86,7 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
       "the new _METADATA");
   for (const auto& l : leaves) {
     auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.shape);
-    tree.add(key_path(l.name), std::move(value));
+    tree.add(key_path(l.name, pax), std::move(value));
   }
   write_text_file(out_item / "_METADATA", tree.emit());
 
@@ -101,7 +104,7 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
   fs::create_directories(out_item / "array_metadatas");
   write_text_file(out_item / "array_metadatas" / "process_0", arrays.emit());
 
-  if (placeholder_index) {
+  if (pax) {
     std::vector<std::vector<std::string>> paths;
     for (const auto* e : tree.leaves()) {
       std::vector<std::string> path;

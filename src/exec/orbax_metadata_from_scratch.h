@@ -4,12 +4,15 @@
 // committed. What a single-process Orbax save (PyTreeCheckpointHandler, use_ocdbt=True, zarr v2)
 // writes:
 // * `<item>/_METADATA`: one leaf per output array, its key path the name split at '.' (the legacy
-//   names are flax state-dict paths joined with '.'; a decimal component is a list index, key_type
-//   1, every other a dict key, key_type 2), in JAX flatten order; value_metadata {value_type
-//   "jax.Array", skip_deserialize false, write_shape = the array's shape (one process, one shard)};
-//   flags use_ocdbt true, use_zarr3 false, store_array_data_equal_to_fill_value false (the legacy
-//   zarr folders may omit chunks equal to the fill value, which TensorStore reads as the fill
-//   value; true would make such a chunk a restore error), custom_metadata null.
+//   names are tree paths joined with '.'), in JAX flatten order. T5X saves flax's state dict
+//   (lists and tuples are dicts with keys "0", "1", ...): every component a dict key, key_type 2.
+//   Pax saves its TrainState (opt_states is a list): a decimal component is a list index,
+//   key_type 1 (written as a JSON integer, as newer Orbax does), every other a dict key;
+//   value_metadata {value_type "jax.Array", skip_deserialize false, write_shape = the array's shape
+//   (one process, one shard)}; flags use_ocdbt true, use_zarr3 false,
+//   store_array_data_equal_to_fill_value false (the legacy zarr folders may omit chunks equal to
+//   the fill value, which TensorStore reads as the fill value; true would make such a chunk a
+//   restore error), custom_metadata null.
 // * `<item>/_sharding`: every array SingleDeviceSharding on "cpu:0", what a single-process CPU save
 //   writes (the Orbax fixtures). T5X and Pax pass their own shardings on restore, so the file is
 //   read only by a caller that gives none.
@@ -27,7 +30,8 @@
 
 namespace te::exec {
 
+// `pax`: the output is a Pax step (list indices, the placeholder `checkpoint`).
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                                       const std::filesystem::path& item, bool placeholder_index);
+                                       const std::filesystem::path& item, bool pax);
 
 }  // namespace te::exec

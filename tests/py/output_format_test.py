@@ -41,10 +41,11 @@ def is_index(part):
     return part.isdigit() and (part == "0" or part[0] != "0")
 
 
-def tree_keys(name):
-    """key_metadata as orbax-format.md §4.1 describes it for a dotted name: a decimal component is a
-    list index (key_type 1, stored as a JSON integer as newer Orbax does), every other a dict key."""
-    return [{"key": int(p), "key_type": 1} if is_index(p) else {"key": p, "key_type": 2}
+def tree_keys(name, pax):
+    """key_metadata (orbax-format.md §4.1) for a dotted name: T5X saves flax's state dict (lists are
+    dicts with keys "0", "1", ...), so every component is a dict key; Pax saves its TrainState, so a
+    decimal component is a list index (key_type 1, a JSON integer as newer Orbax writes it)."""
+    return [{"key": int(p), "key_type": 1} if pax and is_index(p) else {"key": p, "key_type": 2}
             for p in name.split(".")]
 
 
@@ -106,13 +107,13 @@ class OutputFormatTest(unittest.TestCase):
         self.assertEqual(sorted(names), sorted(arrays))
 
         def flatten_key(name):  # JAX flatten order: dict keys by code point, list indices by number
-            return [(0, int(p), "") if is_index(p) else (1, 0, p) for p in name.split(".")]
+            return [(0, int(p), "") if pax and is_index(p) else (1, 0, p) for p in name.split(".")]
         self.assertEqual(names, sorted(names, key=flatten_key))
         shapes = {n: json.loads(arrays[n][".zarray"]) for n in arrays}
         for tuple_key, e in entries.items():
             name = leaf_name(e)
             self.assertEqual(tuple_key, repr(tuple(name.split("."))))
-            self.assertEqual(e["key_metadata"], tree_keys(name))
+            self.assertEqual(e["key_metadata"], tree_keys(name, pax))
             self.assertEqual(e["value_metadata"], {"value_type": "jax.Array", "skip_deserialize": False,
                                                    "write_shape": shapes[name]["shape"]})
         with open(os.path.join(item, "_sharding")) as f:
