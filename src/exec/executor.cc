@@ -254,6 +254,12 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     write_t5x_index(plan, out_dir, out.inline_store, fp8_arrays);
     result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);
   }
+  const fs::path item_sharding = src.array_root / "_sharding";
+  if (container.format == Format::kPaxLayout1 && checkpoint::is_orbax_format(src.format) &&
+      fs::is_regular_file(item_sharding, ec)) {
+    // A legacy Pax step keeps Orbax's _sharding in state/, copied unchanged like the legacy path.
+    copy_file_bytes(item_sharding, out.array_root / "_sharding");
+  }
   if (container.format == Format::kPaxLayout1) {
     write_pax_metadata(
         plan, out_dir, fp8_arrays,

@@ -1,11 +1,13 @@
 #include "exec/orbax_metadata_from_scratch.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "checkpoint/orbax_placeholder_index.h"
 #include "checkpoint/orbax_sharding.h"
 #include "checkpoint/orbax_step_metadata.h"
 #include "checkpoint/orbax_tree_metadata.h"
+#include "util/error.h"
 #include "util/file.h"
 
 namespace te::exec {
@@ -22,15 +24,29 @@ constexpr const char* kSingleDeviceSharding =
 struct Leaf {
   std::string name;
   zarr::ArrayMetadata metadata;
+  const ArrayEntry* source;  // the array it was made from
 };
 
 std::vector<Leaf> output_leaves(const plan::Plan& plan) {
   std::vector<Leaf> out;
   for (const auto& job : plan.jobs) {
-    for (const auto& o : job.outputs) out.push_back({o.name, o.metadata});
+    for (const auto& o : job.outputs) out.push_back({o.name, o.metadata, job.inputs[0]});
   }
-  for (const auto& c : plan.copies) out.push_back({c.target_name, c.source->metadata});
+  for (const auto& c : plan.copies) out.push_back({c.target_name, c.source->metadata, c.source});
   return out;
+}
+
+// A legacy Pax step's `state/_sharding` (Orbax's ArrayHandler writes it there too), when it
+// parses; nullopt otherwise.
+std::optional<OrbaxSharding> source_sharding(const plan::Plan& plan) {
+  const fs::path file = plan.source->array_root / "_sharding";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return std::nullopt;
+  try {
+    return OrbaxSharding::parse(read_file(file), file.string());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 // A list index as Python's str() writes one: digits without a leading zero.
@@ -90,8 +106,14 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
   }
   write_text_file(out_item / "_METADATA", tree.emit());
 
+  const auto from = source_sharding(plan);
   auto sharding = OrbaxSharding::parse(std::string("{}"), "the new _sharding");
-  for (const auto& l : leaves) sharding.set(l.name, kSingleDeviceSharding);
+  for (const auto& l : leaves) {
+    std::optional<std::string> entry;
+    if (from)
+      entry = from->derive_entry(l.source->name, l.source->metadata.shape, l.metadata.shape);
+    sharding.set(l.name, entry ? *entry : std::string(kSingleDeviceSharding));
+  }
   write_text_file(out_item / "_sharding", sharding.emit());
 
   auto arrays = OrbaxArrayMetadatas::parse(std::string(R"({"array_metadatas": []})"),

@@ -13,7 +13,9 @@
 //   store_array_data_equal_to_fill_value false (the legacy zarr folders may omit chunks equal to
 //   the fill value, which TensorStore reads as the fill value; true would make such a chunk a
 //   restore error), custom_metadata null.
-// * `<item>/_sharding`: every array SingleDeviceSharding on "cpu:0", what a single-process CPU save
+// * `<item>/_sharding`: an array whose source has an entry in the legacy step's `state/_sharding`
+//   (Pax, written there by Orbax's ArrayHandler) gets the entry derived from it (OrbaxSharding's
+//   rule); every other array SingleDeviceSharding on "cpu:0", what a single-process CPU save
 //   writes (the Orbax fixtures). T5X and Pax pass their own shardings on restore, so the file is
 //   read only by a caller that gives none.
 // * `<item>/array_metadatas/process_0`: write_shape = shape, chunk_shape = the zarr chunks.

@@ -92,8 +92,10 @@ class OutputFormatTest(unittest.TestCase):
         return p
 
     # ------------------------------------------------------------------ independent checks
-    def assert_scratch_metadata(self, step, arrays, pax):
-        """The Orbax metadata written from scratch for `arrays` ({name: {key: bytes}})."""
+    def assert_scratch_metadata(self, step, arrays, pax, source_sharding=None):
+        """The Orbax metadata written from scratch for `arrays` ({name: {key: bytes}});
+        `source_sharding`: {name: entry} of the legacy state/_sharding for arrays of unchanged
+        shape (their entries are kept; every other array is SingleDeviceSharding)."""
         item = os.path.join(step, "state")
         with open(os.path.join(item, "_METADATA")) as f:
             md = json.load(f)
@@ -119,8 +121,10 @@ class OutputFormatTest(unittest.TestCase):
         with open(os.path.join(item, "_sharding")) as f:
             sh = json.load(f)
         self.assertEqual(sorted(base64.urlsafe_b64decode(k).decode() for k in sh), sorted(arrays))
-        for v in sh.values():
-            self.assertEqual(json.loads(v), SINGLE_DEVICE)
+        kept = source_sharding or {}
+        for k, v in sh.items():
+            name = base64.urlsafe_b64decode(k).decode()
+            self.assertEqual(json.loads(v), kept.get(name, SINGLE_DEVICE), name)
         with open(os.path.join(item, "array_metadatas", "process_0")) as f:
             am = [a["array_metadata"] for a in json.load(f)["array_metadatas"]]
         self.assertEqual([a["param_name"] for a in am], names)
@@ -145,6 +149,11 @@ class OutputFormatTest(unittest.TestCase):
         self.assertEqual(sorted(got), sorted(want))
         for name in want:
             self.assertEqual(got[name], want[name], name)
+
+    def legacy_sharding(self, step):
+        """{name: sharding} of a legacy Pax step's state/_sharding."""
+        with open(os.path.join(step, "state", "_sharding")) as f:
+            return {base64.urlsafe_b64decode(k).decode(): json.loads(v) for k, v in json.load(f).items()}
 
     def pax_metadata(self, step):
         with open(os.path.join(step, "metadata", "metadata")) as f:
@@ -177,7 +186,7 @@ class OutputFormatTest(unittest.TestCase):
         self.run_ok("convert", "--input-path", legacy_src, "--output-path", ocdbt, *flags, "--output-format=ocdbt")
         got = database_arrays(os.path.join(ocdbt, "state"))
         self.assert_same_arrays(got, want)
-        self.assert_scratch_metadata(ocdbt, got, pax=True)
+        self.assert_scratch_metadata(ocdbt, got, pax=True, source_sharding=self.legacy_sharding(legacy_src))
         md = self.pax_metadata(ocdbt)
         self.assertEqual(md["version"], 1.2)
         self.assertEqual(md["train_state_metadata"], self.pax_metadata(keep)["train_state_metadata"])
@@ -280,7 +289,9 @@ class OutputFormatTest(unittest.TestCase):
         source = folder_arrays(os.path.join(src, "state"))
         got = database_arrays(os.path.join(ocdbt, "state"))
         self.assert_same_arrays(got, source)  # no array renamed, stored bytes unchanged
-        self.assert_scratch_metadata(ocdbt, got, pax=True)
+        legacy_sharding = self.legacy_sharding(src)
+        self.assertIn("step", legacy_sharding)  # paxgen's NamedSharding entries
+        self.assert_scratch_metadata(ocdbt, got, pax=True, source_sharding=legacy_sharding)
         md = self.pax_metadata(ocdbt)
         self.assertEqual(md["version"], 1.2)
         self.assertEqual(md["train_state_metadata"], self.pax_metadata(src)["train_state_metadata"])
