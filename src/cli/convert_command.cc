@@ -18,6 +18,7 @@
 #include "cli/usage_error.h"
 #include "exec/executor.h"
 #include "kvstore/file/output_transaction.h"
+#include "plan/format_only_plan.h"
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
@@ -257,22 +258,30 @@ uint64_t peak_rss_bytes() {
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
 }
 
-// --output-format: only the input's own container can be written so far (keep, or its name).
-void check_output_format(const std::string& format, const checkpoint::Checkpoint& source) {
-  if (format == "keep") return;
-  const bool zarr3 = std::any_of(source.arrays.begin(), source.arrays.end(),
-                                 [](const auto& a) { return a.metadata.is_zarr3(); });
-  const std::string kept =
-      checkpoint::is_orbax_format(source.format) ? (zarr3 ? "ocdbt-zarr3" : "ocdbt") : "zarr";
-  if (format == "ocdbt-zarr3" && kept != format) {
-    fail("--output-format=ocdbt-zarr3: writing zarr3 arrays is not supported yet");
-  }
-  if (format != kept) {
+// A format-only conversion changes only the container: --output-format given, no --direction,
+// and no flag that describes or changes the model (those make it a conversion).
+bool is_format_only(const ConvertFlags& f, bool qkv_layout_given) {
+  if (f.output_format == "keep" || !f.direction.empty() || !f.fw.empty()) return false;
+  const bool dims = !f.layers.empty() || !f.heads.empty() || !f.head_dim.empty() ||
+                    !f.mlp_dim.empty() || f.embed_dim != "None" || f.gqa_groups != "None" ||
+                    f.kernel_chunk_size != "None";
+  const bool switches = f.weight_only || f.skip_ln || f.skip_bias || f.gated || f.pax_repeat ||
+                        f.pax_split_qkv || f.t5x_fuse_qkv || f.mqa_drop_head_axis ||
+                        f.gen_fp8_meta || f.copy_unmapped || qkv_layout_given ||
+                        !f.fp8_flags_given.empty();
+  return !dims && !switches;
+}
+
+// The format-only conversion: the plan copies every array; the rest is convert's transaction.
+plan::Plan format_only_plan(const ConvertFlags& f, const checkpoint::Checkpoint& source) {
+  if (f.compressor != "keep" || !f.compression_level.empty()) {
     fail(
-        "--output-format={}: changing the container ({} to {}) is not supported yet; the output "
-        "keeps the input's container ({}, --output-format=keep)",
-        format, kept, format, kept);
+        "--compressor/--compression-level: a format-only conversion (--output-format={} without "
+        "--direction) copies every chunk's stored bytes unchanged; give --direction to convert "
+        "and re-encode",
+        f.output_format);
   }
+  return plan::make_format_only_plan(source);
 }
 
 int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
@@ -307,48 +316,61 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   uint64_t limit = parse_byte_size(f.memory_limit, "--memory-limit");
   auto start = std::chrono::steady_clock::now();
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
-  std::optional<plan::DetectedModel> detected;
-  std::string detection_error;
-  try {
-    detected = plan::detect_model(plan::listing_of(source));
-  } catch (const Error& e) {
-    detection_error = e.what();
+  const exec::OutputFormat requested =
+      *exec::parse_output_format(f.output_format);  // CLI11 checked
+  const bool format_only = is_format_only(f, qkv_layout_given);
+  std::string model_line, direction_text = "format-only", fw_text;
+  plan::Plan plan;
+  std::optional<exec::OutputContainer> container;
+  if (format_only) {
+    container = exec::choose_output_container(source, requested);
+    plan = format_only_plan(f, source);
+    fw_text = plan.options.framework == rules::Framework::kPax ? "pax" : "t5x";
+    model_line = "not read (format-only conversion: every array copied under its own name)";
+  } else {
+    std::optional<plan::DetectedModel> detected;
+    std::string detection_error;
+    try {
+      detected = plan::detect_model(plan::listing_of(source));
+    } catch (const Error& e) {
+      detection_error = e.what();
+    }
+    rules::ModelOptions options =
+        plan::resolve_model_options(detected, detection_error, model_flags);
+    validate_options(options, f);
+    model_line =
+        detected ? detected->summary() : "not read from the listing (" + detection_error + ")";
+    direction_text = options.direction == rules::Direction::kFwToTe   ? "fw2te"
+                     : options.direction == rules::Direction::kTeToTe ? "te2te"
+                                                                      : "te2fw";
+    fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
+    container = exec::choose_output_container(source, requested);
+    for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
+      fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+    for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+    plan = plan::make_plan(source, options, settings);
   }
-  rules::ModelOptions options = plan::resolve_model_options(detected, detection_error, model_flags);
-  validate_options(options, f);
-  const std::string model_line =
-      detected ? detected->summary() : "not read from the listing (" + detection_error + ")";
-  const char* direction_text = options.direction == rules::Direction::kFwToTe   ? "fw2te"
-                               : options.direction == rules::Direction::kTeToTe ? "te2te"
-                                                                                : "te2fw";
-  const char* fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
-  check_output_format(f.output_format, source);
-  for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
-    fmt::print(stderr, "te-ckpt: warning: {}\n", w);
-  for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
-  plan::Plan plan = plan::make_plan(source, options, settings);
   if (!f.output.empty()) {
     kv::check_output_path(f.input, f.output, f.overwrite);
-    if (auto w = output_name_warning(source.format, f.output)) {
+    if (auto w = output_name_warning(container->format, f.output)) {
       fmt::print(stderr, "te-ckpt: warning: {}\n", *w);
     }
+  }
+  if (container->is_orbax() && !plan.fp8.modules.empty()) {
+    fail(
+        "{}: FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax "
+        "output ({})",
+        f.input, checkpoint::format_name(container->format));
   }
   if (f.dry_run) {
     fmt::print("{} {} checkpoint {}: {} -> {}\n", fw_text, checkpoint::format_name(source.format),
                f.input, direction_text, f.output.empty() ? "(no output)" : f.output);
     fmt::print("model: {}\n", model_line);
+    fmt::print("output: {}\n", container->describe(f.output.empty() ? "OUTPUT" : f.output));
     fmt::print("{}", plan::describe(plan));
     return 0;
   }
   if (f.output.empty()) fail("--output-path is required");
-  if (checkpoint::is_orbax_format(source.format)) {
-    if (!plan.fp8.modules.empty()) {
-      fail(
-          "{}: FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax "
-          "checkpoints ({})",
-          f.input, checkpoint::format_name(source.format));
-    }
-  }
   for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
   for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
 
@@ -365,6 +387,7 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
   exec_settings.stream_slabs = !f.no_streaming;
+  exec_settings.container = container;
   bool show_progress = !f.quiet && ::isatty(STDERR_FILENO);
   std::mutex progress_mu;
   if (show_progress) {
@@ -471,8 +494,9 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
   app.add_flag("--t5x-fuse-qkv", f->t5x_fuse_qkv, "the TE side uses fused QKV (fused_qkv_params)");
   app.add_option("--output-format", f->output_format,
                  "the output's container: keep (the input's; the default), zarr (per-array zarr v2 "
-                 "folders), ocdbt (Orbax, zarr v2 in OCDBT), ocdbt-zarr3; only the input's own "
-                 "container is written so far")
+                 "folders with the framework's index), ocdbt (Orbax, zarr v2 in OCDBT), "
+                 "ocdbt-zarr3 (not yet); without --direction and model flags only the container "
+                 "changes (format-only conversion, chunks copied byte for byte)")
       ->check(CLI::IsMember({"keep", "zarr", "ocdbt", "ocdbt-zarr3"}));
   app.add_flag("--gen-fp8-meta", f->gen_fp8_meta,
                "fw2te: generate FP8 metadata (in --fp8-meta-format) so FP8 runs can restore");

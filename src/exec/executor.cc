@@ -10,6 +10,7 @@
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/fp8_arrays.h"
+#include "exec/orbax_metadata_from_scratch.h"
 #include "exec/orbax_output.h"
 #include "exec/output_index.h"
 #include "exec/worker_pool.h"
@@ -29,9 +30,10 @@ using checkpoint::Format;
 // Where output arrays go: `array_root / name` (state/ in a Pax step folder), through a file store
 // at the array root, or for an Orbax checkpoint into one new OCDBT database at the item folder
 // (`database`, committed once every array is in it); arrays that stay inline in a T5X index go to
-// a memory store.
+// a memory store (only when the output is a T5X index: in OCDBT every array is a zarr array).
 struct Output {
-  Output(fs::path d, fs::path root, bool ocdbt) : dir(std::move(d)), array_root(std::move(root)) {
+  Output(fs::path d, fs::path root, bool ocdbt, bool index_holds_inline)
+      : dir(std::move(d)), array_root(std::move(root)), inline_in_index(index_holds_inline) {
     fs::create_directories(array_root);
     if (ocdbt) {
       database = std::make_shared<kv::OcdbtWriter>(std::make_shared<kv::FileStore>(array_root));
@@ -42,13 +44,14 @@ struct Output {
   }
   fs::path dir;
   fs::path array_root;
+  bool inline_in_index;
   std::shared_ptr<kv::OcdbtWriter> database;
   std::shared_ptr<kv::KvStore> store;
   std::shared_ptr<kv::MemoryStore> inline_store =
       std::make_shared<kv::MemoryStore>("inline arrays of the output index");
   fs::path folder(const std::string& name) const { return array_root / name; }
   zarr::ZarrArray create(const plan::OutputArray& spec) const {
-    std::shared_ptr<kv::KvStore> target = spec.is_inline
+    std::shared_ptr<kv::KvStore> target = spec.is_inline && inline_in_index
                                               ? std::shared_ptr<kv::KvStore>(inline_store)
                                               : std::shared_ptr<kv::KvStore>(store);
     return zarr::ZarrArray::create(std::move(target), spec.name + "/", spec.metadata);
@@ -69,12 +72,10 @@ uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings) {
   const checkpoint::Checkpoint& src = *plan.source;
-  const bool orbax = checkpoint::is_orbax_format(src.format);
-  Output out(out_dir,
-             src.format == Format::kPaxLayout1 ? out_dir / "state"
-             : orbax                           ? out_dir / src.orbax_item
-                                               : out_dir,
-             orbax);
+  const OutputContainer container =
+      settings.container ? *settings.container : choose_output_container(src, OutputFormat::kKeep);
+  Output out(out_dir, out_dir / container.array_root, container.ocdbt,
+             container.format == Format::kT5x);
   ExecResult result;
   std::atomic<bool> never_cancel{false};
   const std::atomic<bool>& cancel = settings.cancel ? *settings.cancel : never_cancel;
@@ -161,18 +162,24 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     const uint64_t copy_bytes = copy.source->is_inline() ? 0 : copy.source->stored_bytes;
     result.bytes_written += copy_bytes;
     total += copy_bytes;
-    if (copy.source->is_inline() && !acc) continue;  // kept in the index
+    if (copy.source->is_inline() && !acc && out.inline_in_index) continue;  // kept in the index
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
     tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
-                       if (copy.source->folder) {
+                       if (copy.source->is_inline() && !out.inline_in_index) {
+                         // Out of a T5X index into the output's store: a zarr array now.
+                         out.create({copy.target_name, copy.source->metadata, false})
+                             .write_all(copy.source->open().read_all());
+                       } else if (copy.source->folder && !out.database) {
                          fs::path target = copy.target_name == copy.source->name
                                                ? out.array_root / fs::relative(*copy.source->folder,
                                                                                src.array_root)
                                                : out.folder(copy.target_name);
                          kv::copy_tree(*copy.source->folder, target, src.path);
                        } else if (!copy.source->is_inline()) {
-                         // An array in another store (an OCDBT database): its keys, one by one.
+                         // An array in another store (an OCDBT database), or any array into the
+                         // output's database: its keys, one by one (KvStore::copy_from copies
+                         // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
                          copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
                        }
                        if (acc) observe_array(*copy.source, *acc);
@@ -180,6 +187,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                      }});
   }
   for (const auto& f : plan.file_copies) {
+    if (!keeps_file(container, f)) continue;
     tasks.push_back(
         {0, 0, [&, f] { file_bytes += kv::copy_tree(src.path / f, out_dir / f, src.path); }});
     result.files_copied++;
@@ -224,8 +232,14 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   if (out.database) {
     // The database exists only once committed; its values were counted as they were written.
     out.database->commit();
-    write_orbax_metadata(plan, out_dir);
-    if (src.format == Format::kPaxOrbax && src.pax_metadata) write_pax_metadata(plan, out_dir, {});
+    if (container.orbax_from_scratch) {
+      write_orbax_metadata_from_scratch(plan, out_dir, container.array_root,
+                                        container.format == Format::kPaxOrbax);
+    } else {
+      write_orbax_metadata(plan, out_dir);
+    }
+    if (container.format == Format::kPaxOrbax && src.pax_metadata)
+      write_pax_metadata(plan, out_dir, {}, kPaxOcdbtVersion);
     return result;
   }
   auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root, result.warnings);
@@ -236,12 +250,20 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       if (e.path().filename() != ".zarray") result.bytes_written += e.file_size(ec);
     }
   }
-  if (src.format == Format::kT5x) {
+  if (container.format == Format::kT5x) {
     write_t5x_index(plan, out_dir, out.inline_store, fp8_arrays);
     result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);
   }
-  if (src.format == Format::kPaxLayout1) {
-    write_pax_metadata(plan, out_dir, fp8_arrays);
+  const fs::path item_sharding = src.array_root / "_sharding";
+  if (container.format == Format::kPaxLayout1 && checkpoint::is_orbax_format(src.format) &&
+      fs::is_regular_file(item_sharding, ec)) {
+    // A legacy Pax step keeps Orbax's _sharding in state/, copied unchanged like the legacy path.
+    copy_file_bytes(item_sharding, out.array_root / "_sharding");
+  }
+  if (container.format == Format::kPaxLayout1) {
+    write_pax_metadata(
+        plan, out_dir, fp8_arrays,
+        checkpoint::is_orbax_format(src.format) ? std::optional(kPaxFoldersVersion) : std::nullopt);
     result.bytes_written += fs::file_size(out_dir / "metadata" / "metadata", ec);
   }
   return result;

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "exec/output_container.h"
 #include "kvstore/kvstore.h"
 #include "plan/plan.h"
 
@@ -24,6 +26,8 @@ struct ExecSettings {
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* cancel = nullptr;
   bool stream_slabs = true;  // false: decode whole chunks (reference path for tests)
+  // The container written (--output-format); nullopt: the input's own.
+  std::optional<OutputContainer> container;
 };
 
 struct ExecResult {

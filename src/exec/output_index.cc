@@ -10,10 +10,20 @@ namespace te::exec {
 
 using checkpoint::T5xIndex;
 
+namespace {
+
+// The index T5X writes for an empty state: {"version": 3, "optimizer": {}}.
+T5xIndex empty_t5x_index() {
+  msgpack::Map root{{"version", int64_t{3}}, {"optimizer", msgpack::Map{}}};
+  return T5xIndex::parse(msgpack::encode(root), "the new T5X index");
+}
+
+}  // namespace
+
 void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
                      std::shared_ptr<const kv::KvStore> inline_outputs,
                      const std::vector<WrittenArray>& fp8_arrays) {
-  T5xIndex index = *plan.source->t5x_index;
+  T5xIndex index = plan.source->t5x_index ? *plan.source->t5x_index : empty_t5x_index();
   for (const auto& job : plan.jobs) {
     for (const auto* in : job.inputs) index.remove(in->name);
   }
@@ -48,10 +58,12 @@ void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_di
 }
 
 void write_pax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                        const std::vector<WrittenArray>& fp8_arrays) {
+                        const std::vector<WrittenArray>& fp8_arrays,
+                        std::optional<double> version) {
   const auto& src = *plan.source;
   std::filesystem::create_directories(out_dir / "metadata");
-  const auto& source_md = *src.pax_metadata;
+  nlohmann::json source_md = *src.pax_metadata;
+  if (version && source_md.contains("train_state_metadata")) source_md["version"] = *version;
   if (!source_md.contains("train_state_metadata")) {  // version 1.0: nothing to describe
     copy_file_bytes(src.path / "metadata" / "metadata", out_dir / "metadata" / "metadata");
     return;

@@ -280,6 +280,28 @@ class BadInputTest(unittest.TestCase):
         open(os.path.join(self.src, "state", "manifest.ocdbt"), "wb").write(b"\0")
         self.convert("ocdbt")
 
+    def test_output_ocdbt_zarr3(self):
+        self.pax()
+        self.convert("output-ocdbt-zarr3", "--output-format=ocdbt-zarr3")
+
+    def test_output_ocdbt_layout0(self):
+        self.pax()
+        self.convert("output-ocdbt-layout0", "--output-format=ocdbt")
+
+    def test_output_zarr_generic_orbax(self):
+        shutil.copytree(os.path.join(zarrio.FIXTURES, "orbax", "zarr2_direct"), self.src)
+        self.check("output-zarr-generic-orbax",
+                   ["convert", "--input-path", self.src, "--output-path", self.out, "--output-format=zarr"])
+
+    def test_format_only_compressor(self):
+        self.pax(layout="1.x")
+        self.check("format-only-compressor", ["convert", "--input-path", self.src, "--output-path",
+                                              self.out, "--output-format=ocdbt", "--compressor=gzip"])
+
+    def test_output_ocdbt_fp8(self):
+        self.t5x()
+        self.convert("output-ocdbt-fp8", "--output-format=ocdbt", "--gen-fp8-meta", flags=T5X)
+
     def orbax_pax(self, step_name="checkpoint_00000001", zarr3=None):
         """The Pax OCDBT variant of the example model (independent writer); self.src is its step."""
         legacy = os.path.join(self.dir, "legacy")
