@@ -22,6 +22,7 @@
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
+#include "plan/zarr_version.h"
 #include "util/error.h"
 #include "util/parse_number.h"
 
@@ -325,6 +326,8 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   if (format_only) {
     container = exec::choose_output_container(source, requested);
     plan = format_only_plan(f, source);
+    plan::retarget_zarr_version(plan, container->zarr3,
+                                container->format == checkpoint::Format::kT5x);
     fw_text = plan.options.framework == rules::Framework::kPax ? "pax" : "t5x";
     model_line = "not read (format-only conversion: every array copied under its own name)";
   } else {
@@ -349,6 +352,8 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
       fmt::print(stderr, "te-ckpt: warning: {}\n", w);
     for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
     plan = plan::make_plan(source, options, settings);
+    plan::retarget_zarr_version(plan, container->zarr3,
+                                container->format == checkpoint::Format::kT5x);
   }
   if (!f.output.empty()) {
     kv::check_output_path(f.input, f.output, f.overwrite);

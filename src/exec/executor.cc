@@ -60,6 +60,26 @@ struct Output {
 
 }  // namespace
 
+void recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to) {
+  const zarr::ZarrArray from = array.open();
+  const Shape& shape = from.metadata().shape;
+  const Shape& chunks = from.metadata().chunks;
+  if (to.metadata().chunks != chunks || to.metadata().shape != shape) {
+    fail("internal error: {} is re-encoded into a different chunk grid", array.name);
+  }
+  Shape grid(shape.size()), index(shape.size(), 0);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return;  // no element, no chunk
+    grid[d] = (shape[d] + chunks[d] - 1) / chunks[d];
+  }
+  for (;;) {
+    to.write_chunk(index, from.read_chunk(index));
+    size_t d = shape.size();
+    while (d > 0 && ++index[d - 1] == grid[d - 1]) index[--d] = 0;
+    if (d == 0) return;
+  }
+}
+
 uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
                          const std::string& to_prefix) {
   uint64_t total = 0;
@@ -165,26 +185,30 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     if (copy.source->is_inline() && !acc && out.inline_in_index) continue;  // kept in the index
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
-    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
-                       if (copy.source->is_inline() && !out.inline_in_index) {
-                         // Out of a T5X index into the output's store: a zarr array now.
-                         out.create({copy.target_name, copy.source->metadata, false})
-                             .write_all(copy.source->open().read_all());
-                       } else if (copy.source->folder && !out.database) {
-                         fs::path target = copy.target_name == copy.source->name
-                                               ? out.array_root / fs::relative(*copy.source->folder,
-                                                                               src.array_root)
-                                               : out.folder(copy.target_name);
-                         kv::copy_tree(*copy.source->folder, target, src.path);
-                       } else if (!copy.source->is_inline()) {
-                         // An array in another store (an OCDBT database), or any array into the
-                         // output's database: its keys, one by one (KvStore::copy_from copies
-                         // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
-                         copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
-                       }
-                       if (acc) observe_array(*copy.source, *acc);
-                       copied_bytes += copy_bytes;
-                     }});
+    tasks.push_back(
+        {0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
+           if (copy.recode_to) {
+             // Stored in the other zarr version: re-encoded chunk by chunk.
+             recode_array(*copy.source, out.create({copy.target_name, *copy.recode_to, false}));
+           } else if (copy.source->is_inline() && !out.inline_in_index) {
+             // Out of a T5X index into the output's store: a zarr array now.
+             out.create({copy.target_name, copy.source->metadata, false})
+                 .write_all(copy.source->open().read_all());
+           } else if (copy.source->folder && !out.database) {
+             fs::path target =
+                 copy.target_name == copy.source->name
+                     ? out.array_root / fs::relative(*copy.source->folder, src.array_root)
+                     : out.folder(copy.target_name);
+             kv::copy_tree(*copy.source->folder, target, src.path);
+           } else if (!copy.source->is_inline()) {
+             // An array in another store (an OCDBT database), or any array into the
+             // output's database: its keys, one by one (KvStore::copy_from copies
+             // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
+             copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
+           }
+           if (acc) observe_array(*copy.source, *acc);
+           copied_bytes += copy_bytes;
+         }});
   }
   for (const auto& f : plan.file_copies) {
     if (!keeps_file(container, f)) continue;

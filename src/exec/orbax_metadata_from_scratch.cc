@@ -32,7 +32,7 @@ std::vector<Leaf> output_leaves(const plan::Plan& plan) {
   for (const auto& job : plan.jobs) {
     for (const auto& o : job.outputs) out.push_back({o.name, o.metadata, job.inputs[0]});
   }
-  for (const auto& c : plan.copies) out.push_back({c.target_name, c.source->metadata, c.source});
+  for (const auto& c : plan.copies) out.push_back({c.target_name, c.metadata(), c.source});
   return out;
 }
 
@@ -96,12 +96,18 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
     return flatten_before(key_path(a.name, pax), key_path(b.name, pax));
   });
 
+  // zarr3 (--output-format=ocdbt-zarr3): write_shape is the shape of one stored value (a shard),
+  // as te-ckpt writes zarr3 shards; zarr v2: the whole array (one process writes one shard).
+  bool zarr3 = false;
+  for (const auto& l : leaves) zarr3 = zarr3 || l.metadata.is_zarr3();
   auto tree = OrbaxTreeMetadata::parse(
-      std::string(R"({"tree_metadata": {}, "use_ocdbt": true, "use_zarr3": false, )"
-                  R"("store_array_data_equal_to_fill_value": false, "custom_metadata": null})"),
+      std::string(R"({"tree_metadata": {}, "use_ocdbt": true, "use_zarr3": )") +
+          (zarr3 ? "true" : "false") +
+          R"(, "store_array_data_equal_to_fill_value": false, "custom_metadata": null})",
       "the new _METADATA");
   for (const auto& l : leaves) {
-    auto value = OrbaxTreeMetadata::array_value_metadata(l.metadata.shape);
+    auto value = OrbaxTreeMetadata::array_value_metadata(
+        l.metadata.is_zarr3() ? l.metadata.stored_chunk_shape() : l.metadata.shape);
     tree.add(key_path(l.name, pax), std::move(value));
   }
   write_text_file(out_item / "_METADATA", tree.emit());

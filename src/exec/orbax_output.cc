@@ -34,7 +34,8 @@ std::vector<OutputLeaf> output_leaves(const plan::Plan& plan) {
     for (const auto& o : job.outputs) out.push_back({o.name, job.inputs[0], o.metadata, false});
   }
   for (const auto& c : plan.copies) {
-    out.push_back({c.target_name, c.source, c.source->metadata, c.target_name == c.source->name});
+    out.push_back(
+        {c.target_name, c.source, c.metadata(), c.target_name == c.source->name && !c.recode_to});
   }
   return out;
 }
@@ -69,6 +70,10 @@ std::vector<std::vector<std::string>> write_tree_metadata(const std::vector<Outp
       tree.add(l.name, std::move(value));
     }
   }
+  // The zarr version written (the source's, unless --output-format changed it).
+  bool zarr3 = false;
+  for (const auto& l : leaves) zarr3 = zarr3 || l.metadata.is_zarr3();
+  if (!leaves.empty() && zarr3 != tree.use_zarr3()) tree.set_flag("use_zarr3", zarr3);
   write_text_file(out_item / "_METADATA", tree.emit());
   std::vector<std::vector<std::string>> paths;
   for (const auto* e : tree.leaves()) {

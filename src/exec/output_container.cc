@@ -35,6 +35,7 @@ namespace {
 OutputContainer same_container(const checkpoint::Checkpoint& source) {
   OutputContainer c;
   c.format = source.format;
+  for (const auto& a : source.arrays) c.zarr3 = c.zarr3 || a.metadata.is_zarr3();
   if (source.format == Format::kPaxLayout1) c.array_root = "state";
   if (checkpoint::is_orbax_format(source.format)) {
     c.array_root = source.orbax_item;
@@ -58,14 +59,15 @@ OutputContainer choose_output_container(const checkpoint::Checkpoint& source,
   switch (requested) {
     case OutputFormat::kKeep:
       return same_container(source);
-    case OutputFormat::kOcdbtZarr3:
-      refuse(source, requested,
-             "writing zarr3 arrays is not supported yet; use --output-format=ocdbt (zarr v2 "
-             "arrays in OCDBT)");
+    case OutputFormat::kOcdbtZarr3: {
+      OutputContainer c = choose_output_container(source, OutputFormat::kOcdbt);
+      c.zarr3 = true;
+      return c;
+    }
     case OutputFormat::kZarr: {
       if (!orbax_in) return same_container(source);
       OutputContainer c;
-      c.drop_orbax_files = true;
+      c.drop_orbax_files = true;  // zarr3 = false: per-array folders hold zarr v2
       if (in == Format::kT5xOrbax) {
         c.format = Format::kT5x;
       } else if (in == Format::kPaxOrbax) {
@@ -79,7 +81,11 @@ OutputContainer choose_output_container(const checkpoint::Checkpoint& source,
       return c;
     }
     case OutputFormat::kOcdbt: {
-      if (orbax_in) return same_container(source);
+      if (orbax_in) {
+        OutputContainer c = same_container(source);
+        c.zarr3 = false;
+        return c;
+      }
       OutputContainer c;
       c.ocdbt = true;
       c.orbax_from_scratch = true;
@@ -130,9 +136,9 @@ std::string OutputContainer::describe(const std::string& output) const {
     case Format::kPaxOrbax:
     case Format::kOrbax:
       return fmt::format(
-          "{}: arrays in one OCDBT database {}/ (manifest.ocdbt, d/), {}/_METADATA, _sharding, "
-          "array_metadatas/process_0, {}/_CHECKPOINT_METADATA, commit_success.txt{}{}",
-          checkpoint::format_name(format), root, root, output,
+          "{}, {}: arrays in one OCDBT database {}/ (manifest.ocdbt, d/), {}/_METADATA, "
+          "_sharding, array_metadatas/process_0, {}/_CHECKPOINT_METADATA, commit_success.txt{}{}",
+          checkpoint::format_name(format), zarr3 ? "zarr3" : "zarr v2", root, root, output,
           format == Format::kPaxOrbax ? ", metadata/metadata (version 1.2)" : "",
           orbax_from_scratch ? " (Orbax metadata written from scratch)" : "");
   }

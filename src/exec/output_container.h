@@ -10,9 +10,8 @@
 //   ocdbt        the Orbax layout, zarr v2 arrays in one OCDBT database: T5X
 //                `checkpoint_<N>/state/`, Pax `checkpoint_%08d/state/` + `metadata/metadata`
 //                version 1.2, a generic Orbax step keeps its item name
-//   ocdbt-zarr3  refused for now. Adding it: a `zarr3` member here (set by choose_output_container
-//                for kOcdbtZarr3 like kOcdbt), the executor's Output::create making zarr3 arrays
-//                when it is set, and `use_zarr3: true` in the written _METADATA.
+//   ocdbt-zarr3  the same with zarr3 arrays (plan/zarr_version.h makes the plan's arrays zarr3;
+//                _METADATA then says use_zarr3: true)
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -33,6 +32,7 @@ struct OutputContainer {
   // "state" (Pax layout 1, Orbax T5X and Pax), the item of a generic Orbax step.
   std::filesystem::path array_root;
   bool ocdbt = false;  // arrays in one OCDBT database at array_root (the Orbax item)
+  bool zarr3 = false;  // the arrays are zarr3 (ocdbt-zarr3, or a zarr3 Orbax input kept)
   // The Orbax metadata (_METADATA, _sharding, array_metadatas/, _CHECKPOINT_METADATA) is written
   // from scratch: the input is not an Orbax checkpoint.
   bool orbax_from_scratch = false;

@@ -50,7 +50,7 @@ void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_di
     if (c.target_name == c.source->name && !from_other_store) continue;
     index.set(c.target_name, c.source->is_inline()
                                  ? checkpoint::encode_inline_array(c.source->to_inline_array())
-                                 : T5xIndex::make_spec_leaf(c.target_name, c.source->metadata));
+                                 : T5xIndex::make_spec_leaf(c.target_name, c.metadata()));
   }
   for (const auto& [name, meta] : fp8_arrays) index.set(name, T5xIndex::make_spec_leaf(name, meta));
   index.sort_keys();

@@ -846,12 +846,17 @@ std::string describe(const Plan& plan) {
   }
   out += fmt::format("{} arrays copied unchanged:\n", plan.copies.size());
   for (const auto& c : plan.copies) {
+    const std::string recoded =
+        c.recode_to
+            ? fmt::format(" (re-encoded as {})", c.recode_to->is_zarr3() ? "zarr3" : "zarr v2")
+            : "";
     if (c.target_name == c.source->name) {
-      out += fmt::format("  = {} {} {}\n", c.source->name, c.source->metadata.dtype.name(),
-                         shape_string(c.source->metadata.shape));
+      out += fmt::format("  = {} {} {}{}\n", c.source->name, c.source->metadata.dtype.name(),
+                         shape_string(c.source->metadata.shape), recoded);
     } else {
-      out += fmt::format("  = {} -> {} {} {}\n", c.source->name, c.target_name,
-                         c.source->metadata.dtype.name(), shape_string(c.source->metadata.shape));
+      out += fmt::format("  = {} -> {} {} {}{}\n", c.source->name, c.target_name,
+                         c.source->metadata.dtype.name(), shape_string(c.source->metadata.shape),
+                         recoded);
     }
   }
   out += describe_fp8_output(plan);

@@ -37,6 +37,13 @@ struct ArrayCopy {
   const checkpoint::ArrayEntry* source;
   std::string target_name;
   int fp8_gemm = -1;  // index into Plan::fp8_gemms fed with max|W| of the copied array
+  // Set when the output stores the array in another zarr version than its source (zarr v2 <->
+  // zarr3): the same values, decoded chunk by chunk and re-encoded under this metadata, whose
+  // chunk grid is the source's (see zarr_version.h). Unset: the stored bytes are copied.
+  std::optional<zarr::ArrayMetadata> recode_to = std::nullopt;
+
+  // The metadata of the array as the output stores it.
+  const zarr::ArrayMetadata& metadata() const { return recode_to ? *recode_to : source->metadata; }
 };
 
 // One TE GEMM whose FP8 metadata is generated (fw2te --gen-fp8-meta): max|W| of `kernel` is its

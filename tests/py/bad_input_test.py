@@ -280,9 +280,14 @@ class BadInputTest(unittest.TestCase):
         open(os.path.join(self.src, "state", "manifest.ocdbt"), "wb").write(b"\0")
         self.convert("ocdbt")
 
-    def test_output_ocdbt_zarr3(self):
-        self.pax()
-        self.convert("output-ocdbt-zarr3", "--output-format=ocdbt-zarr3")
+    def test_output_zarr3_big_endian(self):
+        self.pax(layout="1.x")
+        post = os.path.join(self.src, "state", POST)
+        data, _ = zarrio.read_array(post)
+        shutil.rmtree(post)
+        zarrio.write_array(post, data, ">f4")
+        self.check("output-zarr3-big-endian", ["convert", "--input-path", self.src, "--output-path", self.out,
+                                               "--output-format=ocdbt-zarr3"])
 
     def test_output_ocdbt_layout0(self):
         self.pax()

@@ -360,8 +360,6 @@ class OutputFormatTest(unittest.TestCase):
     def test_refusals_write_nothing(self):
         m, src = self.pax_legacy(self.PAX_MODELS["nonrepeat"], "fw2te")
         out = self.path("out")
-        self.run_fails("--output-format=ocdbt-zarr3: writing zarr3 arrays is not supported yet",
-                       "convert", "--input-path", src, "--output-path", out, "--output-format=ocdbt-zarr3")
         self.run_fails("a format-only conversion (--output-format=ocdbt without --direction) copies",
                        "convert", "--input-path", src, "--output-path", out, "--output-format=ocdbt",
                        "--compressor=gzip")

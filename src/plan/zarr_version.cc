@@ -1,0 +1,32 @@
+#include "plan/zarr_version.h"
+
+#include "zarr/v3_array_metadata.h"
+
+namespace te::plan {
+namespace {
+
+// `m` stored in the requested version, or nullopt when it already is. zarr3 -> v2 keeps the
+// executor chunk (the inner chunk of a shard) and the compression's v2 form.
+std::optional<zarr::ArrayMetadata> in_version(const zarr::ArrayMetadata& m, bool zarr3,
+                                              const std::string& name) {
+  if (m.is_zarr3() == zarr3) return std::nullopt;
+  if (zarr3) return zarr::v3::v3_equivalent_of(m, name);
+  return zarr::ArrayMetadata::make(m.shape, m.chunks, m.dtype, m.codec);
+}
+
+}  // namespace
+
+void retarget_zarr_version(Plan& plan, bool zarr3, bool inline_in_index) {
+  for (auto& job : plan.jobs) {
+    for (auto& o : job.outputs) {
+      if (o.is_inline && inline_in_index) continue;
+      if (auto m = in_version(o.metadata, zarr3, o.name)) o.metadata = std::move(*m);
+    }
+  }
+  for (auto& c : plan.copies) {
+    if (c.source->is_inline() && inline_in_index) continue;
+    c.recode_to = in_version(c.source->metadata, zarr3, c.target_name);
+  }
+}
+
+}  // namespace te::plan
