@@ -18,6 +18,8 @@ import unittest
 
 import numpy as np
 
+import ocdbt_ref
+import orbaxgen
 import paxgen
 import t5xgen
 import zarrio
@@ -260,6 +262,47 @@ class ChunkCopyTest(unittest.TestCase):
                     self.assertGreater(differs, 0)
                 for d in ("src", "te", "back", "back_r"):
                     shutil.rmtree(os.path.join(self.tmp, d))
+
+    # ------------------------------------------------------------------ OCDBT (Orbax) sources and outputs
+    def test_orbax_chunk_copies_move_the_stored_values_between_databases(self):
+        m = variant(PAX, layout="1.x", repeat=True, gated=True, chunking="tp")
+        legacy = os.path.join(self.tmp, "legacy", "checkpoint_00000001")
+        paxgen.write(paxgen.make_pax(m), legacy)
+        src = os.path.join(self.tmp, "orbax", "checkpoint_00000001")
+        orbaxgen.pax_to_orbax(legacy, src)
+        jobs, _ = plan_jobs("--input-path", src, *m.flags("fw2te"))
+        copied = [j for j in jobs if j[0].startswith("copy")]
+        self.assertTrue(copied, jobs)
+        outs = {}
+        for name, extra in (("copied", []), ("recoded", ["--no-chunk-copy"])):
+            out = os.path.join(self.tmp, name, "checkpoint_00000001")
+            zarrio.run("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"), "-q", *extra)
+            outs[name] = ocdbt_ref.read_database(os.path.join(out, "state"))
+        source = ocdbt_ref.read_database(os.path.join(src, "state"))
+        self.assertEqual(sorted(outs["copied"]), sorted(outs["recoded"]))
+        # Each copied job's output chunks are the source database's chunk values, unchanged.
+        for decision, inputs, outputs in copied:
+            for out_name in outputs:
+                keys = [k for k in outs["copied"] if k.decode().startswith(out_name + "/")
+                        and not k.decode().endswith(".zarray")]
+                self.assertTrue(keys, out_name)
+                source_values = {source[k] for k in source if any(k.decode().startswith(i + "/") for i in inputs)}
+                for k in keys:
+                    self.assertIn(outs["copied"][k], source_values, k)
+        # And they decode to the re-encode path's values.
+        scratch = os.path.join(self.tmp, "scratch")
+        names = {k.decode()[:-len("/.zarray")] for k in outs["copied"] if k.decode().endswith("/.zarray")}
+        for name in names:
+            arrays = []
+            for which in ("copied", "recoded"):
+                shutil.rmtree(scratch, ignore_errors=True)
+                os.makedirs(scratch)
+                for k, v in outs[which].items():
+                    if k.decode().startswith(name + "/"):
+                        with open(os.path.join(scratch, k.decode()[len(name) + 1:]), "wb") as f:
+                            f.write(v)
+                arrays.append(zarrio.read_array(scratch)[0].tobytes())
+            self.assertEqual(arrays[0], arrays[1], name)
 
     # ------------------------------------------------------------------ missing chunks and fill
     def ffn_source(self, m):
