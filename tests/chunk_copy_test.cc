@@ -16,6 +16,7 @@
 namespace te::plan {
 namespace {
 
+using namespace te::testing;
 using transform::AxisPattern;
 using transform::Rearrangement;
 
