@@ -585,7 +585,8 @@ class Planner {
       is_inline |= in->is_inline();
       in_meta.push_back(in->metadata);
     }
-    const std::vector<Shape> copyable = copyable_output_chunks(r, in_meta, is_inline);
+    const std::vector<Shape> copyable =
+        copyable_output_chunks(r, in_meta, is_inline, rechunk ? &rule : nullptr);
     for (size_t j = 0; j < dst_names.size(); ++j) {
       const auto& view = r.outputs[j];
       Shape shape = r.shape(view);
@@ -619,15 +620,19 @@ class Planner {
   // --output-chunking=copyable: the output chunks that make the job's chunks copies of its input
   // chunks (same extents, same memory order, the source's codec), one shape per output; empty
   // when there are none (or merge chunking is asked for).
+  // `rechunk_rule`: the rule whose kernels --kernel-chunk-size rechunks (applied before judging).
   std::vector<Shape> copyable_output_chunks(const Rearrangement& r,
                                             const std::vector<zarr::ArrayMetadata>& in_meta,
-                                            bool is_inline) const {
+                                            bool is_inline, const rules::Rule* rechunk_rule) const {
     if (!settings_.copyable_chunking || is_inline) return {};
     std::vector<Shape> chunks;
     std::vector<zarr::ArrayMetadata> out_meta;
     for (size_t j = 0; j < r.outputs.size(); ++j) {
       auto c = copyable_chunks(r, j, in_meta);
       if (!c) return {};
+      Shape tried = *c;
+      if (rechunk_rule) apply_kernel_chunk(*rechunk_rule, r.outputs[j], r, tried);
+      if (tried != *c) return {};
       out_meta.push_back(
           zarr::ArrayMetadata::make(r.shape(r.outputs[j]), *c, in_meta[0].dtype, in_meta[0].codec));
       chunks.push_back(std::move(*c));
