@@ -35,7 +35,7 @@ timed() {  # timed LABEL CMD...: prints "wall cpu rss_MiB"
   local t
   t=$(mktemp)
   /usr/bin/time -f '%e %U %S %M' -o "$t" "$@" > "$WORK/last.out" 2>&1
-  awk '{printf "%.2f %.2f %d", $1, $2 + $3, $4 / 1024}' "$t"
+  awk '{printf "%.2f / %.2f / %d", $1, $2 + $3, $4 / 1024}' "$t"
   rm -f "$t"
 }
 
@@ -44,7 +44,7 @@ summary_bytes() {  # copied / re-encoded from te-ckpt's summary line
     "$WORK/last.out"
 }
 
-echo "| case | decoded MiB | cp -r wall / cpu | te-ckpt copy wall / cpu / RSS | copied / re-encoded | --no-chunk-copy wall / cpu / RSS | previous te-ckpt wall / cpu / RSS | copy / cp -r (wall) | prev / copy (wall) |"
+echo "| case | input MiB (stored) | cp -r wall / cpu | te-ckpt copy wall / cpu / RSS | copied / re-encoded | --no-chunk-copy wall / cpu / RSS | previous te-ckpt wall / cpu / RSS | copy / cp -r (wall) | prev / copy (wall) |"
 echo "|---|---|---|---|---|---|---|---|---|"
 run_case() {  # run_case NAME SRC CONVERT_FLAGS...
   local name=$1 src=$2
@@ -63,14 +63,14 @@ run_case() {  # run_case NAME SRC CONVERT_FLAGS...
     prev=$(timed "$PREV" convert --input-path "$src" --output-path "$WORK/prev" "$@")
     rm -rf "$WORK/prev"
   fi
-  read -r cw cc cr <<< "$copy"
+  read -r cw _ cc _ cr <<< "$copy"
   read -r pw _ <<< "$cp"
   local ratio prev_ratio="-"
-  ratio=$(awk -v a="$cw" -v b="$pw" 'BEGIN{printf "%.2f", b > 0 ? a / b : 0}')
+  ratio=$(awk -v a="$cw" -v b="$pw" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}')
   if [[ $prev != - ]]; then
-    prev_ratio=$(awk -v a="${prev%% *}" -v b="$cw" 'BEGIN{printf "%.2f", b > 0 ? a / b : 0}')
+    prev_ratio=$(awk -v a="${prev%% / *}" -v b="$cw" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}')
   fi
-  echo "| $name | $mib | ${cp% *} | $cw / $cc / $cr | $bytes | $reenc | $prev | $ratio | $prev_ratio |" | tr -s ' '
+  echo "| $name | $mib | ${cp% / *} | $cw / $cc / $cr | $bytes | $reenc | $prev | $ratio | $prev_ratio |"
   # The output of this case is the input of the next (te2fw).
   rm -rf "$WORK/prev-out"
   mv "$WORK/copy" "$WORK/prev-out"
