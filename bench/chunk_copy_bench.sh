@@ -44,8 +44,8 @@ summary_bytes() {  # copied / re-encoded from te-ckpt's summary line
     "$WORK/last.out"
 }
 
-echo "| case | input MiB (stored) | cp -r wall / cpu | te-ckpt copy wall / cpu / RSS | copied / re-encoded | --no-chunk-copy wall / cpu / RSS | previous te-ckpt wall / cpu / RSS | copy / cp -r (wall) | prev / copy (wall) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| case | input MiB (stored) | cp -r wall / cpu | te-ckpt copy wall / cpu / RSS | chunk-copied (stored) | re-encoded (decoded) | --no-chunk-copy wall / cpu / RSS | previous te-ckpt wall / cpu / RSS | copy / cp -r (wall) | prev / copy (wall) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 run_case() {  # run_case NAME SRC CONVERT_FLAGS...
   local name=$1 src=$2
   shift 2
