@@ -52,6 +52,8 @@ struct ConvertFlags {
   std::set<std::string> fp8_flags_given;  // the FP8 flags (and --amax-history-len) on the line
   bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
   bool copy_unmapped = false;
+  bool no_chunk_copy = false;
+  std::string output_chunking = "copyable";
   std::string jobs = "0";
   std::string memory_limit = "0", compressor = "keep";
   std::string compression_level;  // empty: not given
@@ -297,6 +299,8 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   plan::PlanSettings settings;
   settings.kernel_chunk_size = optional_int(f.kernel_chunk_size, "--kernel-chunk-size");
   settings.copy_unmapped = f.copy_unmapped;
+  settings.chunk_copy = !f.no_chunk_copy;
+  settings.copyable_chunking = f.output_chunking == "copyable";
   std::optional<int64_t> level;
   if (!f.compression_level.empty()) {
     level = parse_int_flag(f.compression_level, "--compression-level", INT32_MIN, INT32_MAX);
@@ -436,6 +440,11 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
         human_bytes(static_cast<double>(r.bytes_read)),
         human_bytes(static_cast<double>(r.bytes_written)), secs,
         human_bytes(static_cast<double>(peak_rss_bytes())));
+    fmt::print(
+        "chunk copies: {} jobs, {} chunks, {} stored bytes copied; re-encoded {} decoded bytes\n",
+        r.jobs_chunk_copied, r.chunks_copied,
+        human_bytes(static_cast<double>(r.bytes_chunk_copied)),
+        human_bytes(static_cast<double>(r.bytes_reencoded)));
   }
   return 0;
 }
@@ -534,6 +543,15 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
                "copy arrays under a converted layer that no rule converts (parameters the target "
                "layer does not have, e.g. Praxis per_dim_scale) unchanged under their own names, "
                "with a warning; without it they are an error");
+  app.add_flag("--no-chunk-copy", f->no_chunk_copy,
+               "decode and encode every converted chunk, even where its stored bytes could be "
+               "copied unchanged (for testing and comparison)");
+  app.add_option("--output-chunking", f->output_chunking,
+                 "chunks of converted arrays: copyable (the source's chunks wherever that lets "
+                 "chunks be copied unchanged, chunk 1 along a new stack axis; the default) or "
+                 "merge (the chunking of te-ckpt before: T5X's _choose_chunk_shape, Pax stacks "
+                 "whole along the stack axis)")
+      ->check(CLI::IsMember({"copyable", "merge"}));
   app.add_flag("--quiet,-q", f->quiet, "no progress bar and no summary");
   app.add_flag("--no-streaming", f->no_streaming,
                "decode whole chunks even where slab streaming is possible (for testing)")

@@ -9,6 +9,7 @@
 
 #include "exec/amax.h"
 #include "exec/block_runner.h"
+#include "exec/chunk_copier.h"
 #include "exec/fp8_arrays.h"
 #include "exec/orbax_metadata_from_scratch.h"
 #include "exec/orbax_output.h"
@@ -109,6 +110,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   std::vector<JobArrays> job_arrays(plan.jobs.size());
   BlockCounters counters;
   counters.cancel = &cancel;
+  ChunkCopyCounters chunk_copies;
   std::mutex ticker_mu;
   std::condition_variable ticker_cv;
   std::atomic<uint64_t> copied_bytes{0};  // stored bytes of arrays copied (progress)
@@ -160,6 +162,11 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     std::vector<Shape> in_chunks, out_chunks;
     for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
     for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
+    if (job.chunk_copy) {
+      for (auto& g : chunk_copy_tasks(job, job_arrays[j], *out.store, acc, chunk_copies))
+        block_groups.push_back(std::move(g));
+      continue;
+    }
     transform::BlockGrid grid = job.rearrangement.block_grid(in_chunks, out_chunks);
     if (grid.size() == 0) continue;
     auto make = [&, acc, j, grid](uint64_t index) {
@@ -225,11 +232,12 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   if (settings.progress) {
     ticker = std::thread([&] {
       while (!finished) {
-        settings.progress(counters.decoded_bytes + copied_bytes, total);
+        settings.progress(counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes,
+                          total);
         std::unique_lock lock(ticker_mu);
         ticker_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished.load(); });
       }
-      settings.progress(counters.decoded_bytes + copied_bytes, total);
+      settings.progress(counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes, total);
     });
   }
   auto stop_ticker = [&] {
@@ -249,8 +257,12 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     throw;
   }
   stop_ticker();
-  result.bytes_written += counters.stored_bytes + file_bytes;
-  result.bytes_processed = counters.decoded_bytes + copied_bytes;
+  result.bytes_written += counters.stored_bytes + chunk_copies.stored_bytes + file_bytes;
+  result.bytes_processed = counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes;
+  result.bytes_reencoded = counters.decoded_bytes;
+  result.bytes_chunk_copied = chunk_copies.stored_bytes;
+  result.chunks_copied = chunk_copies.chunks;
+  for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
 
   if (out.database) {

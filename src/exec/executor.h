@@ -42,6 +42,12 @@ struct ExecResult {
   // copied arrays. After a complete run bytes_processed == bytes_total.
   uint64_t bytes_processed = 0;
   uint64_t bytes_total = 0;
+  // Of the converted arrays: decoded bytes of the inputs decoded and encoded again, and stored
+  // bytes of the chunk values copied (jobs whose chunks stay intact, plan/chunk_copy.h).
+  uint64_t bytes_reencoded = 0;
+  uint64_t bytes_chunk_copied = 0;
+  uint64_t chunks_copied = 0;
+  size_t jobs_chunk_copied = 0;
   uint64_t peak_task_bytes = 0;       // most bytes the scheduler had in flight
   std::vector<std::string> warnings;  // found while writing (FP8 migration), for the user
 };

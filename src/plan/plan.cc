@@ -9,6 +9,7 @@
 #include <set>
 
 #include "kvstore/file/file_links.h"
+#include "plan/chunk_copy.h"
 #include "plan/fp8_migration.h"
 #include "plan/fp8_output.h"
 #include "plan/layout_check.h"
@@ -623,13 +624,22 @@ class Planner {
             ? fmt::format("[{}] {}", fmt::join(src_side(rule).names, ", "), in_patterns[0])
             : in_patterns[0];
     const ArrayEntry& first = *b.inputs[0];
-    bool is_inline = first.is_inline();
+    bool is_inline = false;
+    std::vector<zarr::ArrayMetadata> in_meta;
+    for (const auto* in : b.inputs) {
+      is_inline |= in->is_inline();
+      in_meta.push_back(in->metadata);
+    }
+    const std::vector<Shape> copyable =
+        copyable_output_chunks(r, in_meta, is_inline, rechunk ? &rule : nullptr);
     for (size_t j = 0; j < dst_names.size(); ++j) {
       const auto& view = r.outputs[j];
       Shape shape = r.shape(view);
       Shape chunks;
       if (is_inline) {
         chunks = shape;
+      } else if (!copyable.empty()) {
+        chunks = copyable[j];
       } else if (o_.framework == Framework::kT5x) {
         chunks = t5x_chunk_shape(
             shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
@@ -652,6 +662,7 @@ class Planner {
         dst_names.size() > 1 ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
                              : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
     job.rule = in_text + " -> " + out_text;
+    decide_chunk_copy(job, in_meta, is_inline);
     plan_.jobs.push_back(std::move(job));
   }
 
@@ -687,6 +698,49 @@ class Planner {
     std::string hex;
     for (std::byte c : v) hex += fmt::format("{:02x}", static_cast<unsigned>(c));
     return fmt::format("{} bytes {}", a.metadata.dtype.name(), hex);
+  }
+
+  // --output-chunking=copyable: the output chunks that make the job's chunks copies of its input
+  // chunks (same extents, same memory order, the source's codec), one shape per output; empty
+  // when there are none (or merge chunking is asked for).
+  // `rechunk_rule`: the rule whose kernels --kernel-chunk-size rechunks (applied before judging).
+  std::vector<Shape> copyable_output_chunks(const Rearrangement& r,
+                                            const std::vector<zarr::ArrayMetadata>& in_meta,
+                                            bool is_inline, const rules::Rule* rechunk_rule) const {
+    if (!settings_.copyable_chunking || is_inline) return {};
+    std::vector<Shape> chunks;
+    std::vector<zarr::ArrayMetadata> out_meta;
+    for (size_t j = 0; j < r.outputs.size(); ++j) {
+      auto c = copyable_chunks(r, j, in_meta);
+      if (!c) return {};
+      Shape tried = *c;
+      if (rechunk_rule) apply_kernel_chunk(*rechunk_rule, r.outputs[j], r, tried);
+      if (tried != *c) return {};
+      out_meta.push_back(
+          zarr::ArrayMetadata::make(r.shape(r.outputs[j]), *c, in_meta[0].dtype, in_meta[0].codec));
+      chunks.push_back(std::move(*c));
+    }
+    if (chunk_copy_obstacle(r, in_meta, out_meta)) return {};
+    return chunks;
+  }
+
+  void decide_chunk_copy(TransformJob& job, const std::vector<zarr::ArrayMetadata>& in_meta,
+                         bool is_inline) const {
+    std::optional<std::string> obstacle;
+    if (!settings_.chunk_copy) {
+      obstacle = "--no-chunk-copy";
+    } else if (is_inline) {
+      obstacle = "inline arrays of the index";
+    } else if (job.fp8_gemm >= 0 && in_meta[0].order == 'F') {
+      // max|W| is taken per row of the output from the input's C-order region reads.
+      obstacle = "an F-order kernel whose max|W| is generated";
+    } else {
+      std::vector<zarr::ArrayMetadata> out_meta;
+      for (const auto& o : job.outputs) out_meta.push_back(o.metadata);
+      obstacle = chunk_copy_obstacle(job.rearrangement, in_meta, out_meta);
+    }
+    job.chunk_copy = !obstacle;
+    job.reencode_reason = obstacle.value_or("");
   }
 
   // --kernel-chunk-size: chunk a kernel along its embedding ("e") axis.
@@ -832,8 +886,22 @@ std::string describe(const Plan& plan) {
     return m.codec->id() == "null" ? std::string("raw") : m.codec->to_json().dump();
   };
   out += fmt::format("{} conversion jobs:\n", plan.jobs.size());
+  uint64_t copied_bytes = 0, reencoded_bytes = 0;
+  size_t copy_jobs = 0;
   for (const auto& job : plan.jobs) {
-    out += fmt::format("  {}\n", job.rule);
+    if (job.chunk_copy) {
+      int64_t chunks = 0;
+      for (const auto& o : job.outputs) chunks += o.metadata.num_chunks();
+      for (const auto* in : job.inputs) copied_bytes += in->stored_bytes;
+      ++copy_jobs;
+      out += fmt::format("  {}  [copy {} chunks]\n", job.rule, chunks);
+    } else {
+      for (const auto* in : job.inputs) {
+        reencoded_bytes +=
+            static_cast<uint64_t>(num_elements(in->metadata.shape)) * in->metadata.dtype.itemsize;
+      }
+      out += fmt::format("  {}  [re-encode: {}]\n", job.rule, job.reencode_reason);
+    }
     for (const auto* in : job.inputs) {
       out += fmt::format("    < {} {} {}{}\n", in->name, in->metadata.dtype.name(),
                          shape_string(in->metadata.shape), in->is_inline() ? " (inline)" : "");
@@ -844,6 +912,9 @@ std::string describe(const Plan& plan) {
                          codec_text(o.metadata), o.is_inline ? " (inline)" : "");
     }
   }
+  out += fmt::format(
+      "chunk copies: {} jobs, {} stored bytes copied; re-encoded: {} jobs, {} decoded bytes\n",
+      copy_jobs, copied_bytes, plan.jobs.size() - copy_jobs, reencoded_bytes);
   out += fmt::format("{} arrays copied unchanged:\n", plan.copies.size());
   for (const auto& c : plan.copies) {
     const std::string recoded =

@@ -31,6 +31,11 @@ struct TransformJob {
   std::vector<OutputArray> outputs;
   transform::Rearrangement rearrangement;
   int fp8_gemm = -1;  // index into Plan::fp8_gemms fed with max|W| of outputs[0]
+  // Every output chunk is one input chunk byte for byte (plan/chunk_copy.h): the executor copies
+  // the stored chunk values under their new keys. Otherwise `reencode_reason` says why the chunks
+  // are decoded and encoded again.
+  bool chunk_copy = false;
+  std::string reencode_reason;
 };
 
 struct ArrayCopy {
@@ -91,6 +96,12 @@ struct PlanSettings {
   // Arrays under a converted layer that no rule consumes: false refuses them (the target layer
   // has no such parameter), true copies them unchanged under their own names with a warning.
   bool copy_unmapped = false;
+  // false (--no-chunk-copy): every job decodes and encodes, even where its chunks could be copied.
+  bool chunk_copy = true;
+  // true (--output-chunking=copyable): an output whose chunks can equal its inputs' chunks gets
+  // that chunking (chunk 1 along a new stack axis); false (merge): the derived chunking of
+  // before (T5X: _choose_chunk_shape; Pax: the inputs' chunks, whole along a stack axis).
+  bool copyable_chunking = true;
 };
 
 struct Plan {

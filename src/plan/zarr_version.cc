@@ -20,7 +20,12 @@ void retarget_zarr_version(Plan& plan, bool zarr3, bool inline_in_index) {
   for (auto& job : plan.jobs) {
     for (auto& o : job.outputs) {
       if (o.is_inline && inline_in_index) continue;
-      if (auto m = in_version(o.metadata, zarr3, o.name)) o.metadata = std::move(*m);
+      if (auto m = in_version(o.metadata, zarr3, o.name)) {
+        o.metadata = std::move(*m);
+        // Its chunks are encoded anew (plan/chunk_copy.h judged the other version).
+        job.chunk_copy = false;
+        job.reencode_reason = zarr3 ? "written as zarr3" : "written as zarr v2";
+      }
     }
   }
   for (auto& c : plan.copies) {

@@ -122,7 +122,7 @@ def _t5x_convert_twice(inp, out, m, direction, fused=False, extra=(), **dims):
     p = _t5x_convert(inp, out, m, direction, fused, extra, **dims)
     if p.returncode == 0 and _Recorder.case is not None and "--dry-run" not in extra:
         args = ["convert", f"--input-path={inp}", f"--output-path={out}", "--fw=t5x",
-                f"--direction={direction}", *m.cli(**dims)]
+                f"--direction={direction}", *m.cli(**dims), "--output-chunking=merge"]
         if fused:
             args.append("--t5x-fuse-qkv")
         args += list(extra)

@@ -35,8 +35,10 @@ def te_ckpt(*args):
 
 
 def convert(inp, out, m, direction, fused=False, extra=(), **dims):
+    # These tests check T5X's own chunking rule (_choose_chunk_shape): merge chunking. The default
+    # copyable chunking is checked against these conversions in chunk_copy_test.py.
     args = ["convert", f"--input-path={inp}", f"--output-path={out}", "--fw=t5x",
-            f"--direction={direction}", *m.cli(**dims)]
+            f"--direction={direction}", *m.cli(**dims), "--output-chunking=merge"]
     if fused:
         args.append("--t5x-fuse-qkv")
     return te_ckpt(*args, *extra)
