@@ -79,10 +79,21 @@ TEST(OutputContainer, OrbaxToZarrWritesTheFrameworksIndex) {
   EXPECT_NE(pax.describe("/out").find("/out/metadata/metadata"), std::string::npos);
 }
 
+TEST(OutputContainer, Zarr3IsTheOcdbtLayoutWithZarr3Arrays) {
+  auto t5x = choose_output_container(input(Format::kT5x), OutputFormat::kOcdbtZarr3);
+  EXPECT_EQ(t5x.format, Format::kT5xOrbax);
+  EXPECT_TRUE(t5x.ocdbt);
+  EXPECT_TRUE(t5x.zarr3);
+  EXPECT_TRUE(t5x.orbax_from_scratch);
+  EXPECT_NE(t5x.describe("/out").find("zarr3"), std::string::npos);
+  auto orbax = choose_output_container(input(Format::kPaxOrbax), OutputFormat::kOcdbtZarr3);
+  EXPECT_TRUE(orbax.zarr3);
+  EXPECT_FALSE(orbax.orbax_from_scratch);
+  EXPECT_FALSE(choose_output_container(input(Format::kPaxOrbax), OutputFormat::kOcdbt).zarr3);
+  EXPECT_FALSE(choose_output_container(input(Format::kPaxOrbax), OutputFormat::kZarr).zarr3);
+}
+
 TEST(OutputContainer, RefusalsNameTheFlagAndWhy) {
-  EXPECT_NE(refusal(input(Format::kT5x), OutputFormat::kOcdbtZarr3)
-                .find("--output-format=ocdbt-zarr3: writing zarr3 arrays is not supported yet"),
-            std::string::npos);
   EXPECT_NE(refusal(input(Format::kOrbax), OutputFormat::kZarr)
                 .find("--output-format=zarr: a generic Orbax checkpoint has no framework index"),
             std::string::npos);
@@ -93,7 +104,7 @@ TEST(OutputContainer, RefusalsNameTheFlagAndWhy) {
   v10.pax_metadata = nlohmann::json::parse(R"({"version": 1.0})");
   EXPECT_NE(refusal(v10, OutputFormat::kOcdbt).find("this version 1.0 step has none"),
             std::string::npos);
-  EXPECT_NE(refusal(input(Format::kT5x), OutputFormat::kOcdbtZarr3).find("/in/checkpoint_1"),
+  EXPECT_NE(refusal(input(Format::kPaxLayout0), OutputFormat::kOcdbt).find("/in/checkpoint_1"),
             std::string::npos);
 }
 

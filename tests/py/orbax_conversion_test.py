@@ -248,17 +248,20 @@ class OrbaxConversionTest(unittest.TestCase):
             self.assertEqual(j["layout"], "Orbax OCDBT, zarr v2", name)
             self.assertEqual(j["problems"], [], name)
 
-    def test_zarr3_output_is_refused_and_the_own_container_is_the_default(self):
-        """Other containers: output_format_test."""
+    def test_zarr3_output_and_the_own_container_by_name(self):
+        """Other containers: output_format_test, zarr3_output_test."""
         m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
         legacy = os.path.join(self.dir, "legacy", "checkpoint_00000001")
         paxgen.write(paxgen.make_pax(m, 0), legacy)
         src = os.path.join(self.dir, "orbax", "checkpoint_00000001")
         orbaxgen.pax_to_orbax(legacy, src)
         out = os.path.join(self.dir, "out")
-        p = zarrio.run("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"),
-                       "--output-format=ocdbt-zarr3", check=False)
-        self.assertIn("writing zarr3 arrays is not supported yet", p.stderr)
+        z3 = os.path.join(self.dir, "z3")
+        self.run_ok("convert", "--input-path", src, "--output-path", z3, *m.flags("fw2te"),
+                    "--output-format=ocdbt-zarr3")
+        keys = ocdbt_ref.read_database(os.path.join(z3, "state"))
+        self.assertEqual([k for k in keys if k.endswith(b"/.zarray")], [])
+        self.assertTrue([k for k in keys if k.endswith(b"/zarr.json")])
         # The input's own container by name is the default.
         self.run_ok("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"), "--output-format=ocdbt")
         self.assertTrue(os.path.exists(os.path.join(out, "state", "manifest.ocdbt")))
