@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "cli/usage_error.h"
 #include "dist/communicator.h"
 #include "dist/job_monitor.h"
+#include "dist/late_removal.h"
 #include "dist/work_split.h"
 #include "exec/executor.h"
 #include "kvstore/file/output_transaction.h"
@@ -569,7 +571,26 @@ int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
   dist::JobOutcome outcome = dist::JobOutcome::kAllFinished;
   const bool show_progress = rank == 0 && !f.quiet && ::isatty(STDERR_FILENO);
   {
-    dist::JobMonitor monitor(comm, g_cancel, stop);
+    // On a signal (mpirun and srun end every rank with SIGTERM, then SIGKILL; mpirun kills the
+    // rest at once when one rank has exited): the other ranks leave at once, so that they write
+    // no more (after a moment); rank 0 leaves a late removal behind (dist/late_removal.h), then
+    // removes the temporary output at once and keeps removing it until it has unwound or is killed.
+    auto on_interrupt = [temp, rank] {
+      if (rank != 0) {
+        // Not before rank 0 has seen the signal too: mpirun kills every rank once one has gone.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        std::_Exit(130);
+      }
+      dist::remove_later(temp);
+      std::thread([temp] {
+        for (;;) {
+          std::error_code ignored;
+          fs::remove_all(temp, ignored);
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }).detach();
+    };
+    dist::JobMonitor monitor(comm, g_cancel, stop, on_interrupt);
     bool finished = false;
     settings.cancel = &stop;
     settings.share = &share;

@@ -5,14 +5,15 @@
 namespace te::dist {
 namespace {
 
-constexpr auto kRound = std::chrono::milliseconds(100);  // between two rounds
+constexpr auto kRound = std::chrono::milliseconds(100);  // between two rounds (at most)
 constexpr auto kPoll = std::chrono::milliseconds(1);     // while a round is incomplete
+constexpr auto kSignalCheck = std::chrono::milliseconds(5);
 
 }  // namespace
 
 JobMonitor::JobMonitor(Communicator& comm, const std::atomic<bool>& interrupted,
-                       std::atomic<bool>& stop)
-    : comm_(comm), interrupted_(interrupted), stop_(stop) {
+                       std::atomic<bool>& stop, std::function<void()> on_interrupt)
+    : comm_(comm), interrupted_(interrupted), stop_(stop), on_interrupt_(std::move(on_interrupt)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -40,6 +41,12 @@ JobOutcome JobMonitor::finish(bool ok) {
   return outcome_;
 }
 
+void JobMonitor::interrupt() {
+  outcome_ = JobOutcome::kInterrupted;
+  stop_ = true;
+  if (on_interrupt_) on_interrupt_();
+}
+
 void JobMonitor::run() {
   for (;;) {
     uint64_t finished = 0, failed = 0;
@@ -52,8 +59,7 @@ void JobMonitor::run() {
     auto round = comm_.start_sum({done_.load(), finished, failed});
     while (!round->done()) {
       if (interrupted_) {
-        outcome_ = JobOutcome::kInterrupted;
-        stop_ = true;
+        interrupt();
         // An incomplete collective request cannot be freed; the process is leaving.
         (void)round.release();
         return;
@@ -72,12 +78,14 @@ void JobMonitor::run() {
       return;
     }
     if (interrupted_) {
-      outcome_ = JobOutcome::kInterrupted;
-      stop_ = true;
+      interrupt();
       return;
     }
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, kRound, [&] { return finished_here_.load() || interrupted_.load(); });
+    // A signal handler cannot notify: look at the flag every few milliseconds.
+    const auto next_round = std::chrono::steady_clock::now() + kRound;
+    while (!finished_here_ && !interrupted_ && std::chrono::steady_clock::now() < next_round)
+      cv_.wait_for(lock, kSignalCheck);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -20,7 +21,11 @@ enum class JobOutcome { kAllFinished, kSomeFailed, kInterrupted };
 class JobMonitor {
  public:
   // `stop` is raised when a process failed or `interrupted` is set; the executor's cancel flag.
-  JobMonitor(Communicator& comm, const std::atomic<bool>& interrupted, std::atomic<bool>& stop);
+  // `on_interrupt` (may be empty) runs on the monitor's thread as soon as it sees `interrupted`,
+  // while the workers may still be running: the launcher kills a process soon after its SIGTERM
+  // (Open MPI: one second), too soon to wait for the blocks in progress.
+  JobMonitor(Communicator& comm, const std::atomic<bool>& interrupted, std::atomic<bool>& stop,
+             std::function<void()> on_interrupt = {});
   ~JobMonitor();
   JobMonitor(const JobMonitor&) = delete;
   JobMonitor& operator=(const JobMonitor&) = delete;
@@ -38,10 +43,12 @@ class JobMonitor {
 
  private:
   void run();
+  void interrupt();
 
   Communicator& comm_;
   const std::atomic<bool>& interrupted_;
   std::atomic<bool>& stop_;
+  std::function<void()> on_interrupt_;
   std::atomic<uint64_t> done_{0}, total_done_{0};
   std::atomic<bool> finished_here_{false};
   bool failed_here_ = false;

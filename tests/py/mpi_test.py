@@ -243,8 +243,11 @@ class MpiTest(unittest.TestCase):
         self.assertIn("exists and is not empty", errors[0])
         self.assertEqual(os.listdir(out), ["x"])
 
-    def test_sigkill_of_one_rank_stops_every_rank(self):
-        # A checkpoint big enough to take a few seconds (te-ckpt's own generator, random weights).
+    def interrupted_run(self, kill):
+        """Starts a conversion that takes a few seconds under mpirun -np 2, calls kill(mpirun
+        process) once it writes, and checks that every rank stops within seconds and that no
+        output, no temporary folder (after the late removal, dist/late_removal.h) and no rank is
+        left, the input untouched."""
         src = os.path.join(self.tmp, "big")
         zarrio.run("example", f"--output-path={src}", "--fw=pax", "--num-of-layer=2", "--num-of-head=16",
                    "--head-dim=64", "--mlp-intermediate-dim=2048", "--embed-dim=1024", "--chunks-per-array=4")
@@ -257,17 +260,16 @@ class MpiTest(unittest.TestCase):
                f"--input-path={src}", f"--output-path={out}", *flags]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            victim = None
+            started = False
             deadline = time.monotonic() + 60
-            while victim is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            while not started and time.monotonic() < deadline:
+                time.sleep(0.02)
                 temps = [n for n in os.listdir(self.tmp) if TMP_MARK in n]
-                if temps and any(files for _, _, files in os.walk(os.path.join(self.tmp, temps[0]))):
-                    victim = rank_pid(proc.pid, 1)
-            self.assertIsNotNone(victim, "the run never started writing")
-            time.sleep(0.3)
+                started = bool(temps) and any(files for _, _, files in os.walk(os.path.join(self.tmp, temps[0])))
+            self.assertTrue(started, "the run never started writing")
+            time.sleep(0.2)
             self.assertIsNone(proc.poll(), "the run ended before the kill; make the checkpoint bigger")
-            os.kill(victim, signal.SIGKILL)
+            kill(proc)
             killed = time.monotonic()
             _, stderr = proc.communicate(timeout=30)
             self.assertLess(time.monotonic() - killed, 15, "the ranks took too long to stop")
@@ -278,10 +280,22 @@ class MpiTest(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertFalse(os.path.exists(out), "output left behind")
         self.assertEqual(tree_digest(src), digest, "the input was modified")
+        self.assertEqual(rank_pids(proc.pid), {}, "a rank is still running")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(TMP_MARK in n for n in os.listdir(self.tmp)):
+            time.sleep(0.1)
         leftovers = [n for n in os.listdir(self.tmp) if TMP_MARK in n]
         self.assertEqual(leftovers, [], f"temporary output left behind:\n{stderr}")
-        # No rank is left running.
-        self.assertEqual(rank_pids(proc.pid), {})
+
+    def test_sigkill_of_one_rank_stops_every_rank(self):
+        def kill_rank_1(proc):
+            victim = rank_pid(proc.pid, 1)
+            self.assertIsNotNone(victim)
+            os.kill(victim, signal.SIGKILL)
+        self.interrupted_run(kill_rank_1)
+
+    def test_ctrl_c_of_mpirun_stops_every_rank(self):
+        self.interrupted_run(lambda proc: proc.send_signal(signal.SIGINT))
 
 
 def rank_pids(mpirun_pid):
