@@ -53,7 +53,8 @@ settle() { find "$1" -type f -exec cat {} + >/dev/null; sync; }
 echo "te-ckpt MPI benchmark: $(du -sb "$SRC" | awk '{printf "%.0f MiB", $1/1048576}') stored, codec $CODEC, $CORES cores, work dir $WORK"
 # case NAME RANKS: RANKS 0 = no mpirun.
 run_case() {
-  local name=$1 ranks=$2 threads=${JOBS:-$(( ranks > 1 ? (CORES + ranks - 1) / ranks : CORES ))}
+  local name=$1 ranks=$2
+  local threads=${JOBS:-$(( ranks > 1 ? (CORES + ranks - 1) / ranks : CORES ))}
   local best="" r
   for ((r = 0; r < REPEAT; r++)); do
     rm -rf "$WORK/out-$name" "$WORK"/time.*

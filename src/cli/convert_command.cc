@@ -1,12 +1,15 @@
 // `te-ckpt convert`: the original converter's command line, plus te-ckpt's own options.
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -488,6 +491,18 @@ int run_here(const ConvertFlags& f, const PreparedRun& run) {
   return 0;
 }
 
+// Flushes this node's dirty data of the file system that holds `folder` (syncfs).
+void sync_file_system(const std::string& folder) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open {}: {}", folder, std::strerror(errno));
+  if (::syncfs(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    fail("cannot sync {}: {}", folder, std::strerror(e));
+  }
+  ::close(fd);
+}
+
 // What several processes cannot share yet, refused before anything is written.
 void refuse_unshareable(const PreparedRun& run, int ranks) {
   const auto& source = *run.source;
@@ -599,6 +614,9 @@ int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
       if (show_progress) print_progress(start, monitor.total_done(), total);
     };
     settings.before_index = [&] {
+      // Chunk files are written without fsync; rank 0's commit syncs its own node only, so every
+      // other rank flushes what it wrote (to the shared file system) before it reports done.
+      if (rank != 0) sync_file_system(temp);
       finished = true;
       outcome = monitor.finish(true);
       if (outcome == dist::JobOutcome::kSomeFailed) fail("stopped: another rank failed");
