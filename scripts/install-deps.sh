@@ -11,6 +11,7 @@ packages=(
   python3-zarr python3-numcodecs python3-msgpack python3-numpy   # independent test oracles
   python3-zstandard python3-crc32c                               # independent OCDBT reader and writer
   zstd isal pigz time                                            # benchmark baselines
+  libopenmpi-dev openmpi-bin                                     # optional: mpirun/srun runs
 )
 
 missing=()

@@ -1,4 +1,5 @@
 // `te-ckpt convert`: the original converter's command line, plus te-ckpt's own options.
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -6,8 +7,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -16,6 +22,10 @@
 #include "cli/commands.h"
 #include "cli/flag_warnings.h"
 #include "cli/usage_error.h"
+#include "dist/communicator.h"
+#include "dist/job_monitor.h"
+#include "dist/late_removal.h"
+#include "dist/work_split.h"
 #include "exec/executor.h"
 #include "kvstore/file/output_transaction.h"
 #include "plan/format_only_plan.h"
@@ -28,6 +38,8 @@
 
 namespace te::cli {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::atomic<bool> g_cancel{false};
 
@@ -287,9 +299,25 @@ plan::Plan format_only_plan(const ConvertFlags& f, const checkpoint::Checkpoint&
   return plan::make_format_only_plan(source);
 }
 
-int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
-                bool qkv_layout_given) {
-  if (f.direction == "fw2tw") {
+// What a conversion runs: the checked plan and what the summary prints. The checkpoint is held by
+// pointer so that the plan's references into it survive moves.
+struct PreparedRun {
+  std::unique_ptr<checkpoint::Checkpoint> source;
+  plan::Plan plan;
+  exec::OutputContainer container;
+  std::string model_line;
+  std::string direction_text;
+  uint64_t limit = 0;
+  int jobs = 0;
+  std::chrono::steady_clock::time_point start;
+  bool dry_run_done = false;  // --dry-run: the plan was printed, nothing more to do
+};
+
+// Everything up to the lock: flags, checkpoint, model, plan, output path checks (and the dry
+// run's listing). Notes and warnings are printed where `speak` (rank 0 of a distributed run).
+PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
+                        bool qkv_layout_given, bool speak) {
+  if (f.direction == "fw2tw" && speak) {
     fmt::print(
         stderr,
         "te-ckpt: note: --direction=fw2tw (a typo in the original README) is read as fw2te\n");
@@ -320,7 +348,8 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   // exactly where convert would (only the lock is not taken).
   uint64_t limit = parse_byte_size(f.memory_limit, "--memory-limit");
   auto start = std::chrono::steady_clock::now();
-  checkpoint::Checkpoint source = checkpoint::open_checkpoint(f.input);
+  auto source_ptr = std::make_unique<checkpoint::Checkpoint>(checkpoint::open_checkpoint(f.input));
+  checkpoint::Checkpoint& source = *source_ptr;
   const exec::OutputFormat requested =
       *exec::parse_output_format(f.output_format);  // CLI11 checked
   const bool format_only = is_format_only(f, qkv_layout_given);
@@ -352,16 +381,19 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
                                                                       : "te2fw";
     fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
     container = exec::choose_output_container(source, requested);
-    for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
-      fmt::print(stderr, "te-ckpt: warning: {}\n", w);
-    for (const auto& w : fp8_warnings(f, options)) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+    if (speak) {
+      for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
+        fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+      for (const auto& w : fp8_warnings(f, options))
+        fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+    }
     plan = plan::make_plan(source, options, settings);
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
   }
   if (!f.output.empty()) {
     kv::check_output_path(f.input, f.output, f.overwrite);
-    if (auto w = output_name_warning(container->format, f.output)) {
+    if (auto w = output_name_warning(container->format, f.output); w && speak) {
       fmt::print(stderr, "te-ckpt: warning: {}\n", *w);
     }
   }
@@ -377,39 +409,93 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
     fmt::print("model: {}\n", model_line);
     fmt::print("output: {}\n", container->describe(f.output.empty() ? "OUTPUT" : f.output));
     fmt::print("{}", plan::describe(plan));
-    return 0;
+    PreparedRun done;
+    done.dry_run_done = true;
+    return done;
   }
   if (f.output.empty()) fail("--output-path is required");
-  for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
-  for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+  if (speak) {
+    for (const auto& n : plan.notes) fmt::print(stderr, "te-ckpt: note: {}\n", n);
+    for (const auto& w : plan.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+  }
+  PreparedRun run;
+  run.source = std::move(source_ptr);
+  run.plan = std::move(plan);
+  run.container = *container;
+  run.model_line = model_line;
+  run.direction_text = direction_text;
+  run.limit = limit;
+  run.jobs = jobs;
+  run.start = start;
+  return run;
+}
 
+void catch_termination_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or dropped ssh session
+}
 
-  kv::OutputTransaction transaction(f.input, f.output, f.overwrite);
+exec::ExecSettings exec_settings_of(const ConvertFlags& f, const PreparedRun& run) {
   exec::ExecSettings exec_settings;
   exec_settings.threads =
-      jobs > 0 ? jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  exec_settings.memory_limit = limit > 0 ? limit : UINT64_MAX;
+      run.jobs > 0 ? run.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  exec_settings.memory_limit = run.limit > 0 ? run.limit : UINT64_MAX;
   exec_settings.cancel = &g_cancel;
   exec_settings.stream_slabs = !f.no_streaming;
-  exec_settings.container = container;
+  exec_settings.container = run.container;
+  return exec_settings;
+}
+
+// The progress bar, redrawn in place on stderr.
+void print_progress(std::chrono::steady_clock::time_point start, uint64_t done, uint64_t total) {
+  static std::mutex progress_mu;
+  std::lock_guard lock(progress_mu);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double rate = secs > 0 ? done / secs : 0;
+  double left = rate > 0 && total > done ? (total - done) / rate : 0;
+  int width = 30,
+      filled = total ? static_cast<int>(width * std::min(1.0, double(done) / total)) : width;
+  fmt::print(stderr, "\r[{}{}] {} / {}  {}/s  {:.0f}s left   ", std::string(filled, '#'),
+             std::string(width - filled, '.'), human_bytes(done), human_bytes(total),
+             human_bytes(rate), left);
+}
+
+void print_summary(const ConvertFlags& f, const PreparedRun& run, const exec::ExecResult& r,
+                   uint64_t peak_rss) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - run.start).count();
+  if (!f.quiet) {
+    fmt::print("model: {} ({})\n", run.model_line, run.direction_text);
+    // "processed" is the progress bar's count; read and wrote are bytes on disk.
+    fmt::print(
+        "converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
+        "processed {} (decoded bytes converted + stored bytes of arrays copied); read {}, wrote {} "
+        "(stored bytes, index included) in {:.2f} s; peak memory {}\n",
+        r.arrays_converted, r.arrays_copied, r.files_copied, r.fp8_arrays, run.plan.dropped.size(),
+        human_bytes(static_cast<double>(r.bytes_processed)),
+        human_bytes(static_cast<double>(r.bytes_read)),
+        human_bytes(static_cast<double>(r.bytes_written)), secs,
+        human_bytes(static_cast<double>(peak_rss)));
+    fmt::print(
+        "chunk copies: {} jobs, {} chunks, {} stored bytes copied; re-encoded {} decoded bytes\n",
+        r.jobs_chunk_copied, r.chunks_copied,
+        human_bytes(static_cast<double>(r.bytes_chunk_copied)),
+        human_bytes(static_cast<double>(r.bytes_reencoded)));
+  }
+}
+
+// One process does everything (no launcher, or one rank).
+int run_here(const ConvertFlags& f, const PreparedRun& run) {
+  const plan::Plan& plan = run.plan;
+  catch_termination_signals();
+  kv::OutputTransaction transaction(f.input, f.output, f.overwrite);
+  exec::ExecSettings exec_settings = exec_settings_of(f, run);
   bool show_progress = !f.quiet && ::isatty(STDERR_FILENO);
-  std::mutex progress_mu;
   if (show_progress) {
-    exec_settings.progress = [&](uint64_t done, uint64_t total) {
-      std::lock_guard lock(progress_mu);
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      double rate = secs > 0 ? done / secs : 0;
-      double left = rate > 0 && total > done ? (total - done) / rate : 0;
-      int width = 30,
-          filled = total ? static_cast<int>(width * std::min(1.0, double(done) / total)) : width;
-      fmt::print(stderr, "\r[{}{}] {} / {}  {}/s  {:.0f}s left   ", std::string(filled, '#'),
-                 std::string(width - filled, '.'), human_bytes(done), human_bytes(total),
-                 human_bytes(rate), left);
+    exec_settings.progress = [start = run.start](uint64_t done, uint64_t total) {
+      print_progress(start, done, total);
     };
   }
   exec::ExecResult r;
@@ -427,26 +513,211 @@ int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_fla
   }
   if (show_progress) fmt::print(stderr, "\n");
   for (const auto& w : r.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!f.quiet) {
-    fmt::print("model: {} ({})\n", model_line, direction_text);
-    // "processed" is the progress bar's count; read and wrote are bytes on disk.
-    fmt::print(
-        "converted {} arrays, copied {} arrays and {} files, generated {} FP8 arrays, left out {}; "
-        "processed {} (decoded bytes converted + stored bytes of arrays copied); read {}, wrote {} "
-        "(stored bytes, index included) in {:.2f} s; peak memory {}\n",
-        r.arrays_converted, r.arrays_copied, r.files_copied, r.fp8_arrays, plan.dropped.size(),
-        human_bytes(static_cast<double>(r.bytes_processed)),
-        human_bytes(static_cast<double>(r.bytes_read)),
-        human_bytes(static_cast<double>(r.bytes_written)), secs,
-        human_bytes(static_cast<double>(peak_rss_bytes())));
-    fmt::print(
-        "chunk copies: {} jobs, {} chunks, {} stored bytes copied; re-encoded {} decoded bytes\n",
-        r.jobs_chunk_copied, r.chunks_copied,
-        human_bytes(static_cast<double>(r.bytes_chunk_copied)),
-        human_bytes(static_cast<double>(r.bytes_reencoded)));
-  }
+  print_summary(f, run, r, peak_rss_bytes());
   return 0;
+}
+
+// Flushes this node's dirty data of the file system that holds `folder` (syncfs).
+void sync_file_system(const std::string& folder) {
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open {}: {}", folder, std::strerror(errno));
+  if (::syncfs(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    fail("cannot sync {}: {}", folder, std::strerror(e));
+  }
+  ::close(fd);
+}
+
+// What several processes cannot share yet, refused before anything is written.
+void refuse_unshareable(const PreparedRun& run, int ranks) {
+  const auto& source = *run.source;
+  if (checkpoint::is_orbax_format(source.format) || run.container.ocdbt) {
+    fail(
+        "{}: converting {} an Orbax (OCDBT) checkpoint with {} processes is not supported yet; "
+        "run it as one process (without mpirun/srun)",
+        source.path.string(), run.container.ocdbt ? "into" : "from", ranks);
+  }
+  if (!run.plan.fp8_gemms.empty() || !run.plan.fp8.modules.empty()) {
+    fail(
+        "FP8 metadata (--gen-fp8-meta, --direction=te2te) with {} processes is not supported yet; "
+        "run it as one process (without mpirun/srun)",
+        ranks);
+  }
+}
+
+// Several processes (MPI ranks), each running its share of the same plan into rank 0's temporary
+// output; rank 0 holds the lock, writes the index and commits. Any error is agreed on by all and
+// reported once, by the lowest rank that met it; every rank then exits non-zero.
+int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
+                    const std::set<std::string>& explicit_flags, bool qkv_layout_given) {
+  const int rank = comm.rank(), size = comm.size();
+  auto report = [&](int failing_rank, const std::string& message) {
+    if (rank == failing_rank)
+      fmt::print(stderr, "te-ckpt: error: rank {} of {}: {}\n", failing_rank, size, message);
+  };
+  // 1. Every rank makes the same plan; usage errors keep their exit status.
+  PreparedRun run;
+  std::string error;
+  int status = 1;
+  try {
+    run = prepare_run(f, explicit_flags, qkv_layout_given, rank == 0);
+    if (!run.dry_run_done) refuse_unshareable(run, size);
+  } catch (const UsageError& e) {
+    error = e.what();
+    status = kExitUsage;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (int first = comm.lowest_rank_with(!error.empty()); first < size) {
+    report(first, error);
+    return rank == first ? status : 1;
+  }
+  if (run.dry_run_done) return 0;
+  catch_termination_signals();
+
+  // 2. Rank 0 takes the lock and creates the temporary output; every rank must see it.
+  std::optional<kv::OutputTransaction> transaction;
+  std::string temp;
+  if (rank == 0) {
+    try {
+      transaction.emplace(f.input, f.output, f.overwrite);
+      temp = "+" + transaction->temp_dir().string();
+    } catch (const std::exception& e) {
+      temp = std::string("-") + e.what();
+    }
+  }
+  temp = comm.broadcast_from_root(temp);
+  if (temp.empty() || temp[0] != '+') {
+    report(0, temp.empty() ? "no temporary output" : temp.substr(1));
+    return 1;
+  }
+  temp.erase(0, 1);
+  std::error_code ec;
+  const bool visible = fs::is_directory(temp, ec);
+  if (int first = comm.lowest_rank_with(!visible); first < size) {
+    report(first, fmt::format(
+                      "the temporary output {} that rank 0 created is not visible here; the output "
+                      "folder must be on a file system that every rank shares",
+                      temp));
+    return 1;
+  }
+
+  // 3. Every rank runs its share, kept in step by the monitor (an error anywhere stops all).
+  std::atomic<bool> stop{false};
+  exec::ExecSettings settings = exec_settings_of(f, run);
+  exec::WorkShare share;
+  exec::ExecResult result;
+  bool failed = false, stopped_by_peer = false;
+  dist::JobOutcome outcome = dist::JobOutcome::kAllFinished;
+  const bool show_progress = rank == 0 && !f.quiet && ::isatty(STDERR_FILENO);
+  {
+    // On a signal (mpirun and srun end every rank with SIGTERM, then SIGKILL; mpirun kills the
+    // rest at once when one rank has exited): the other ranks leave at once, so that they write
+    // no more (after a moment); rank 0 leaves a late removal behind (dist/late_removal.h), then
+    // removes the temporary output at once and keeps removing it until it has unwound or is killed.
+    auto on_interrupt = [temp, rank] {
+      if (rank != 0) {
+        // Not before rank 0 has seen the signal too: mpirun kills every rank once one has gone.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        std::_Exit(130);
+      }
+      dist::remove_later(temp);
+      std::thread([temp] {
+        for (;;) {
+          std::error_code ignored;
+          fs::remove_all(temp, ignored);
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }).detach();
+    };
+    dist::JobMonitor monitor(comm, g_cancel, stop, on_interrupt);
+    bool finished = false;
+    settings.cancel = &stop;
+    settings.share = &share;
+    settings.progress = [&, start = run.start](uint64_t done, uint64_t total) {
+      monitor.set_done(done);
+      if (show_progress) print_progress(start, monitor.total_done(), total);
+    };
+    settings.before_index = [&] {
+      // Chunk files are written without fsync; rank 0's commit syncs its own node only, so every
+      // other rank flushes what it wrote (to the shared file system) before it reports done.
+      if (rank != 0) sync_file_system(temp);
+      finished = true;
+      outcome = monitor.finish(true);
+      if (outcome == dist::JobOutcome::kSomeFailed) fail("stopped: another rank failed");
+      if (outcome == dist::JobOutcome::kInterrupted) fail("interrupted");
+      return rank == 0;
+    };
+    try {
+      share = dist::work_share(run.plan, rank, size);
+      result = exec::execute(run.plan, temp, settings);
+    } catch (const std::exception& e) {
+      failed = true;
+      error = e.what();
+    }
+    if (!finished) outcome = monitor.finish(!failed);
+    stopped_by_peer = monitor.stopped_by_peer();
+  }
+  if (show_progress) fmt::print(stderr, "\n");
+  if (outcome == dist::JobOutcome::kInterrupted || g_cancel) {
+    // A signal (mpirun ends the other ranks with SIGTERM when one dies): no more collectives, a
+    // peer may be gone. Rank 0 removes the temporary output as it leaves.
+    comm.abandon();
+    if (rank == 0) fmt::print(stderr, "te-ckpt: interrupted; the partial output was removed\n");
+    return 130;
+  }
+
+  // 4. The lowest rank that failed on its own (not stopped by another) reports.
+  const bool own_failure = failed && !stopped_by_peer;
+  if (int first = comm.lowest_rank_with(own_failure); first < size) {
+    report(first, error);
+    return 1;
+  }
+  if (failed) {  // unreachable: a failure that no rank reported as its own
+    report(0, "a rank failed");
+    return 1;
+  }
+
+  // 5. The whole job's counters; rank 0 commits and says whether it could.
+  auto sums = comm.sum({result.bytes_written, result.bytes_processed, result.bytes_reencoded,
+                        result.bytes_chunk_copied, result.chunks_copied});
+  auto maxima = comm.max({result.peak_task_bytes, peak_rss_bytes()});
+  std::string commit_error;
+  if (rank == 0) {
+    try {
+      if (g_cancel) fail("interrupted");
+      transaction->commit();
+    } catch (const std::exception& e) {
+      commit_error = std::string("-") + e.what();
+    }
+  }
+  commit_error = comm.broadcast_from_root(commit_error);
+  if (!commit_error.empty()) {
+    report(0, commit_error.substr(1));
+    return 1;
+  }
+  if (rank != 0) return 0;
+  result.bytes_written = sums[0];
+  result.bytes_processed = sums[1];
+  result.bytes_reencoded = sums[2];
+  result.bytes_chunk_copied = sums[3];
+  result.chunks_copied = sums[4];
+  result.peak_task_bytes = maxima[0];
+  for (const auto& w : result.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
+  print_summary(f, run, result, maxima[1]);
+  return 0;
+}
+
+int run_convert(const ConvertFlags& f, const std::set<std::string>& explicit_flags,
+                bool qkv_layout_given) {
+  // Under mpirun or srun this is one of several ranks (a dry run stays one process).
+  std::unique_ptr<dist::Communicator> comm =
+      f.dry_run ? dist::single_process() : dist::join_launched_job();
+  if (comm->size() > 1) return run_distributed(f, *comm, explicit_flags, qkv_layout_given);
+  PreparedRun run = prepare_run(f, explicit_flags, qkv_layout_given, true);
+  if (run.dry_run_done) return 0;
+  return run_here(f, run);
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/chunk_copier.h"
 #include "exec/fp8_arrays.h"
+#include "exec/job_grid.h"
 #include "exec/orbax_metadata_from_scratch.h"
 #include "exec/orbax_output.h"
 #include "exec/output_index.h"
@@ -133,6 +135,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     }
     result.arrays_converted += job.outputs.size();
     if (small) {
+      if (settings.share && !settings.share->small_jobs) continue;
       // Inline arrays (T5X models without partitioning): rearranged whole, in memory.
       tasks.push_back({0, 0, [&, acc, j] {
                          const auto& job = plan.jobs[j];
@@ -157,20 +160,28 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                        }});
       continue;
     }
+    transform::BlockGrid grid = job_block_grid(job);
+    uint64_t first = 0, end = static_cast<uint64_t>(grid.size());
+    if (settings.share) std::tie(first, end) = settings.share->job_blocks.at(j);
+    // The output arrays (their .zarray) are created where blocks of them run, and by the process
+    // that runs the small jobs when the array has no block at all.
+    const bool mine =
+        first < end || (grid.size() == 0 && (!settings.share || settings.share->small_jobs));
+    if (!mine) continue;
     for (const auto* in : job.inputs) job_arrays[j].inputs.push_back(in->open());
     for (const auto& o : job.outputs) job_arrays[j].outputs.push_back(out.create(o));
-    std::vector<Shape> in_chunks, out_chunks;
-    for (const auto* in : job.inputs) in_chunks.push_back(in->metadata.chunks);
-    for (const auto& o : job.outputs) out_chunks.push_back(o.metadata.chunks);
     if (job.chunk_copy) {
-      for (auto& g : chunk_copy_tasks(job, job_arrays[j], *out.store, acc, chunk_copies))
-        block_groups.push_back(std::move(g));
+      // A chunk-copied job is not split across processes: the one that holds its first block
+      // copies every chunk.
+      if (first == 0) {
+        for (auto& g : chunk_copy_tasks(job, job_arrays[j], *out.store, acc, chunk_copies))
+          block_groups.push_back(std::move(g));
+      }
       continue;
     }
-    transform::BlockGrid grid = job.rearrangement.block_grid(in_chunks, out_chunks);
-    if (grid.size() == 0) continue;
-    auto make = [&, acc, j, grid](uint64_t index) {
-      transform::VBox block = grid.at(static_cast<int64_t>(index));
+    if (first >= end) continue;
+    auto make = [&, acc, j, grid, first](uint64_t index) {
+      transform::VBox block = grid.at(static_cast<int64_t>(first + index));
       return Task{block_memory(plan.jobs[j], block, settings.stream_slabs),
                   block_cost(plan.jobs[j], block), [&, acc, j, block] {
                     run_block(plan.jobs[j], job_arrays[j], block, acc, counters,
@@ -178,18 +189,19 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
                   }};
     };
     block_groups.push_back(
-        {static_cast<uint64_t>(grid.size()), block_cost(job, grid.at(0)), std::move(make)});
+        {end - first, block_cost(job, grid.at(static_cast<int64_t>(first))), std::move(make)});
   }
-  for (const auto& copy : plan.copies) {
+  for (size_t c = 0; c < plan.copies.size(); ++c) {
+    const auto& copy = plan.copies[c];
     AmaxAccumulator* acc =
         copy.fp8_gemm >= 0 ? amax[static_cast<size_t>(copy.fp8_gemm)].get() : nullptr;
     result.arrays_copied++;
     result.bytes_read += copy.source->stored_bytes;
     // An inline array stays in the index: it is counted with the index, not as a copy.
     const uint64_t copy_bytes = copy.source->is_inline() ? 0 : copy.source->stored_bytes;
-    result.bytes_written += copy_bytes;
     total += copy_bytes;
     if (copy.source->is_inline() && !acc && out.inline_in_index) continue;  // kept in the index
+    if (settings.share && !settings.share->copies.at(c)) continue;
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
     tasks.push_back(
@@ -217,11 +229,13 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
            copied_bytes += copy_bytes;
          }});
   }
-  for (const auto& f : plan.file_copies) {
+  for (size_t i = 0; i < plan.file_copies.size(); ++i) {
+    const auto& f = plan.file_copies[i];
     if (!keeps_file(container, f)) continue;
+    result.files_copied++;
+    if (settings.share && !settings.share->file_copies.at(i)) continue;
     tasks.push_back(
         {0, 0, [&, f] { file_bytes += kv::copy_tree(src.path / f, out_dir / f, src.path); }});
-    result.files_copied++;
   }
 
   // Progress (decoded bytes of converted arrays plus stored bytes of copied arrays; other files
@@ -257,13 +271,15 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     throw;
   }
   stop_ticker();
-  result.bytes_written += counters.stored_bytes + chunk_copies.stored_bytes + file_bytes;
+  result.bytes_written +=
+      counters.stored_bytes + chunk_copies.stored_bytes + file_bytes + copied_bytes;
   result.bytes_processed = counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes;
   result.bytes_reencoded = counters.decoded_bytes;
   result.bytes_chunk_copied = chunk_copies.stored_bytes;
   result.chunks_copied = chunk_copies.chunks;
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
+  if (settings.before_index && !settings.before_index()) return result;
 
   if (out.database) {
     // The database exists only once committed; its values were counted as they were written.

@@ -19,6 +19,17 @@ namespace te::exec {
 
 namespace fs = std::filesystem;
 
+// The part of a plan one process of a multi-process run executes (src/dist/ computes it); every
+// process makes the same plan, so indices name the same tasks everywhere.
+struct WorkShare {
+  // Per plan job: the blocks [first, second) of its block grid (C order) run here. A job small
+  // enough to be rearranged whole in memory (inline arrays) runs where `small_jobs` is set.
+  std::vector<std::pair<uint64_t, uint64_t>> job_blocks;
+  std::vector<bool> copies;       // per Plan::copies
+  std::vector<bool> file_copies;  // per Plan::file_copies
+  bool small_jobs = true;
+};
+
 struct ExecSettings {
   int threads = 1;
   uint64_t memory_limit = UINT64_MAX;  // bytes in flight
@@ -28,6 +39,13 @@ struct ExecSettings {
   bool stream_slabs = true;  // false: decode whole chunks (reference path for tests)
   // The container written (--output-format); nullopt: the input's own.
   std::optional<OutputContainer> container;
+  // Null: this process runs every task. Else only the share's tasks; bytes_processed and
+  // bytes_written count this process's own work (plus the index where it writes it).
+  const WorkShare* share = nullptr;
+  // Called once every task of this process has run, before the FP8 arrays and the index are
+  // written; returns whether this process writes them (false: execute returns at once). May
+  // throw (then execute throws it).
+  std::function<bool()> before_index;
 };
 
 struct ExecResult {

@@ -47,11 +47,11 @@ struct Generator {
   void array(const std::string& name, const Shape& shape, int split_axis = -1) {
     auto dtype = zarr::dtype_from_name(spec.dtype, name);
     auto bytes = checked_product(shape, static_cast<int64_t>(dtype.itemsize));
-    if (!bytes || *bytes > kMaxArrayBytes) {
+    if (!bytes || (*bytes > kMaxArrayBytes && !spec.metadata_only)) {
       fail("{}: shape {} is too large for an example (arrays are built in memory, at most 4 GiB)",
            name, shape_string(shape));
     }
-    size_t n = static_cast<size_t>(num_elements(shape));
+    size_t n = spec.metadata_only ? 0 : static_cast<size_t>(num_elements(shape));
     Bytes data(n * dtype.itemsize);
     for (size_t i = 0; i < n; ++i) {
       float v = next_normal();
@@ -71,7 +71,8 @@ struct Generator {
     }
     auto meta = zarr::ArrayMetadata::make(shape, chunks, dtype,
                                           zarr::codec_from_name(spec.codec, std::nullopt));
-    checkpoint::create_array_folder(array_root / name, meta).write_all(data);
+    auto created = checkpoint::create_array_folder(array_root / name, meta);
+    if (!spec.metadata_only) created.write_all(data);
     pax_leaves.push_back({name, spec.dtype, shape, false});
     t5x_arrays.emplace_back(name, meta);
   }
@@ -84,7 +85,8 @@ struct Generator {
       std::memcpy(&data[i], &value, dtype.itemsize);
     auto meta = zarr::ArrayMetadata::make(shape, shape, dtype,
                                           zarr::codec_from_name(spec.codec, std::nullopt));
-    checkpoint::create_array_folder(array_root / name, meta).write_all(data);
+    auto created = checkpoint::create_array_folder(array_root / name, meta);
+    if (!spec.metadata_only) created.write_all(data);
   }
 };
 

@@ -18,6 +18,9 @@ struct ExampleSpec {
   bool pax_layout1 = false;       // Pax: checkpoint_N/state + metadata/metadata
   int64_t vocab = 256;
   uint64_t seed = 1;
+  // Only the arrays' metadata (.zarray; no chunk is written, every element reads as the fill
+  // value): a model of any size for planning.
+  bool metadata_only = false;
 };
 
 void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::path& dir);
