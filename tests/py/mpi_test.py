@@ -253,9 +253,11 @@ class MpiTest(unittest.TestCase):
                    "--head-dim=64", "--mlp-intermediate-dim=2048", "--embed-dim=1024", "--chunks-per-array=4")
         digest = tree_digest(src)
         out = os.path.join(self.tmp, "out")
+        # zstd level 19 re-encodes at a few MB/s: the run lasts far longer than the kill takes to
+        # land, even on a quiet machine.
         flags = ["--fw=pax", "--direction=fw2te", "--num-of-layer=2", "--num-of-head=16", "--head-dim=64",
-                 "--mlp-intermediate-dim=2048", "--embed-dim=1024", "--jobs=1", "--compressor=gzip",
-                 "--compression-level=9"]
+                 "--mlp-intermediate-dim=2048", "--embed-dim=1024", "--jobs=1", "--compressor=zstd",
+                 "--compression-level=19"]
         cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "-np", "2", TE_CKPT, "convert",
                f"--input-path={src}", f"--output-path={out}", *flags]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -267,7 +269,7 @@ class MpiTest(unittest.TestCase):
                 temps = [n for n in os.listdir(self.tmp) if TMP_MARK in n]
                 started = bool(temps) and any(files for _, _, files in os.walk(os.path.join(self.tmp, temps[0])))
             self.assertTrue(started, "the run never started writing")
-            time.sleep(0.2)
+            time.sleep(0.05)
             self.assertIsNone(proc.poll(), "the run ended before the kill; make the checkpoint bigger")
             kill(proc)
             killed = time.monotonic()
