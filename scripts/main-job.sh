@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: install, build, then convert small example checkpoints fw2te and back (Pax with
 # repeat layers and optimizer state in a step folder, then T5X), show the plan and a summary, and
-# check that each round trip gives back the source byte for byte; verify one conversion, and pack
-# one checkpoint folder into an OCDBT database and back.
+# check that each round trip gives back the source byte for byte; verify one conversion, pack one
+# checkpoint folder into an OCDBT database and back, and change one step's container (Orbax OCDBT
+# with zarr3 arrays) and back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -42,3 +43,13 @@ $te kv ls "$work/ocdbt-state" | tail -n 2
 $te kv copy "$work/ocdbt-state" "$work/files-state" --to files
 diff -r "$work/pax/checkpoint_00000100/state" "$work/files-state" &&
   echo "OCDBT round trip: identical to the source folder, byte for byte"
+
+echo "== Containers: the Pax step into an Orbax step (OCDBT, zarr3 arrays) and back (format-only)"
+$te convert --input-path="$work/pax/checkpoint_00000100" --output-path="$work/z3/checkpoint_00000100" \
+  --output-format=ocdbt-zarr3 | tail -n 1
+$te inspect "$work/z3/checkpoint_00000100" | sed -n 2,3p
+$te convert --input-path="$work/z3/checkpoint_00000100" --output-path="$work/z3-back/checkpoint_00000100" \
+  --output-format=zarr | tail -n 1
+# state/_sharding is regenerated (the Orbax step names a sharding for every array).
+diff -r -x _sharding "$work/pax" "$work/z3-back" &&
+  echo "zarr v2 -> zarr3 in OCDBT -> zarr v2 round trip: identical to the source, byte for byte"

@@ -63,7 +63,7 @@ struct Output {
 
 }  // namespace
 
-void recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to) {
+uint64_t recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to) {
   const zarr::ZarrArray from = array.open();
   const Shape& shape = from.metadata().shape;
   const Shape& chunks = from.metadata().chunks;
@@ -72,14 +72,17 @@ void recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to
   }
   Shape grid(shape.size()), index(shape.size(), 0);
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return;  // no element, no chunk
+    if (shape[d] == 0) return 0;  // no element, no chunk
     grid[d] = (shape[d] + chunks[d] - 1) / chunks[d];
   }
+  uint64_t decoded = 0;
   for (;;) {
-    to.write_chunk(index, from.read_chunk(index));
+    const Bytes chunk = from.read_chunk(index);
+    to.write_chunk(index, chunk);
+    decoded += chunk.size();
     size_t d = shape.size();
     while (d > 0 && ++index[d - 1] == grid[d - 1]) index[--d] = 0;
-    if (d == 0) return;
+    if (d == 0) return decoded;
   }
 }
 
@@ -115,8 +118,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   ChunkCopyCounters chunk_copies;
   std::mutex ticker_mu;
   std::condition_variable ticker_cv;
-  std::atomic<uint64_t> copied_bytes{0};  // stored bytes of arrays copied (progress)
-  std::atomic<uint64_t> file_bytes{0};    // bytes of other files copied (not in progress)
+  std::atomic<uint64_t> copied_bytes{0};   // stored bytes of arrays copied (progress)
+  std::atomic<uint64_t> recoded_bytes{0};  // decoded bytes of copies re-encoded (zarr version)
+  std::atomic<uint64_t> file_bytes{0};     // bytes of other files copied (not in progress)
   uint64_t total = 0;
 
   std::vector<Task> tasks;
@@ -204,30 +208,30 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     if (settings.share && !settings.share->copies.at(c)) continue;
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
-    tasks.push_back(
-        {0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
-           if (copy.recode_to) {
-             // Stored in the other zarr version: re-encoded chunk by chunk.
-             recode_array(*copy.source, out.create({copy.target_name, *copy.recode_to, false}));
-           } else if (copy.source->is_inline() && !out.inline_in_index) {
-             // Out of a T5X index into the output's store: a zarr array now.
-             out.create({copy.target_name, copy.source->metadata, false})
-                 .write_all(copy.source->open().read_all());
-           } else if (copy.source->folder && !out.database) {
-             fs::path target =
-                 copy.target_name == copy.source->name
-                     ? out.array_root / fs::relative(*copy.source->folder, src.array_root)
-                     : out.folder(copy.target_name);
-             kv::copy_tree(*copy.source->folder, target, src.path);
-           } else if (!copy.source->is_inline()) {
-             // An array in another store (an OCDBT database), or any array into the
-             // output's database: its keys, one by one (KvStore::copy_from copies
-             // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
-             copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
-           }
-           if (acc) observe_array(*copy.source, *acc);
-           copied_bytes += copy_bytes;
-         }});
+    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
+                       if (copy.recode_to) {
+                         // Stored in the other zarr version: re-encoded chunk by chunk.
+                         recoded_bytes += recode_array(
+                             *copy.source, out.create({copy.target_name, *copy.recode_to, false}));
+                       } else if (copy.source->is_inline() && !out.inline_in_index) {
+                         // Out of a T5X index into the output's store: a zarr array now.
+                         out.create({copy.target_name, copy.source->metadata, false})
+                             .write_all(copy.source->open().read_all());
+                       } else if (copy.source->folder && !out.database) {
+                         fs::path target = copy.target_name == copy.source->name
+                                               ? out.array_root / fs::relative(*copy.source->folder,
+                                                                               src.array_root)
+                                               : out.folder(copy.target_name);
+                         kv::copy_tree(*copy.source->folder, target, src.path);
+                       } else if (!copy.source->is_inline()) {
+                         // An array in another store (an OCDBT database), or any array into the
+                         // output's database: its keys, one by one (KvStore::copy_from copies
+                         // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
+                         copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
+                       }
+                       if (acc) observe_array(*copy.source, *acc);
+                       copied_bytes += copy_bytes;
+                     }});
   }
   for (size_t i = 0; i < plan.file_copies.size(); ++i) {
     const auto& f = plan.file_copies[i];
@@ -274,7 +278,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   result.bytes_written +=
       counters.stored_bytes + chunk_copies.stored_bytes + file_bytes + copied_bytes;
   result.bytes_processed = counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes;
-  result.bytes_reencoded = counters.decoded_bytes;
+  result.bytes_reencoded = counters.decoded_bytes + recoded_bytes;
   result.bytes_chunk_copied = chunk_copies.stored_bytes;
   result.chunks_copied = chunk_copies.chunks;
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;

@@ -73,8 +73,9 @@ struct ExecResult {
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);
 
 // Writes every chunk of `array` into `to`, an array of the same shape and chunk grid in another
-// stored form (zarr v2 <-> zarr3): each chunk decoded and re-encoded, one at a time.
-void recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to);
+// stored form (zarr v2 <-> zarr3): each chunk decoded and re-encoded, one at a time. Returns the
+// decoded bytes (padded chunks).
+uint64_t recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to);
 
 // Copies every value of `array` (its .zarray and chunks) into `to` under `to_prefix`, value by
 // value through the stores (their fast paths apply). Returns the bytes copied.
