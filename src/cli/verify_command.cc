@@ -16,9 +16,11 @@
 #include "cli/commands.h"
 #include "exec/checkpoint_comparison.h"
 #include "exec/executor.h"
+#include "exec/output_container.h"
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
+#include "plan/zarr_version.h"
 #include "util/error.h"
 
 namespace te::cli {
@@ -39,6 +41,15 @@ struct TempDir {
     fs::remove_all(path, ec);
   }
 };
+
+// The --output-format that gives CONVERTED's container.
+exec::OutputFormat container_of(const checkpoint::Checkpoint& converted) {
+  if (!checkpoint::is_orbax_format(converted.format)) return exec::OutputFormat::kZarr;
+  for (const auto& a : converted.arrays) {
+    if (a.metadata.is_zarr3()) return exec::OutputFormat::kOcdbtZarr3;
+  }
+  return exec::OutputFormat::kOcdbt;
+}
 
 // The options that made CONVERTED from SOURCE, as far as the two listings tell.
 plan::ModelFlags flags_for(const plan::DetectedModel& src, const plan::DetectedModel& out,
@@ -94,9 +105,14 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   rules::ModelOptions options = plan::resolve_model_options(src, "", flags);
   plan::PlanSettings settings;
   plan::Plan plan = plan::make_plan(source, options, settings);
+  // The expected output is written in CONVERTED's container (--output-format of the conversion).
+  const exec::OutputContainer container =
+      exec::choose_output_container(source, container_of(converted));
+  plan::retarget_zarr_version(plan, container.zarr3, container.format == checkpoint::Format::kT5x);
   TempDir temp;
   exec::ExecSettings exec_settings;
   exec_settings.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  exec_settings.container = container;
   exec::execute(plan, temp.path, exec_settings);
   checkpoint::Checkpoint expected = checkpoint::open_checkpoint(temp.path);
   exec::ComparisonReport report = exec::compare_checkpoints(expected, converted);

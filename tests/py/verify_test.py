@@ -107,6 +107,24 @@ class VerifyTest(unittest.TestCase):
                 zarrio.run(*args)
                 self.assert_passes(src, out)
 
+    def test_conversions_into_other_containers_pass(self):
+        """CONVERTED in another container than SOURCE (--output-format): the expected output is
+        made in CONVERTED's container; an array changed there is still found."""
+        m = variant(BASE, layout="1.x")
+        for fmt in ("ocdbt", "ocdbt-zarr3"):
+            with self.subTest(output_format=fmt):
+                src, out = self.pax_pair(m, "pax", f"--output-format={fmt}")
+                self.assert_passes(src, out)
+                shutil.rmtree(src)
+                shutil.rmtree(out)
+        src, out = self.pax_pair(m, "pax", "--output-format=ocdbt")
+        back = os.path.join(self.tmp, "back")
+        zarrio.run("convert", f"--input-path={out}", f"--output-path={back}", *m.flags("te2fw"), "-q",
+                   "--output-format=zarr")
+        self.assert_passes(out, back)
+        flip_bit(os.path.join(back, "state", "mdl_vars.params.lm.transformer.x_layers_1.self_attention.post.w"))
+        self.assert_fails(out, back, "x_layers_1.self_attention.post.w: element")
+
     # ------------------------------------------------------------------ failures
     def test_flipped_bit_in_a_weight(self):
         src, out = self.pax_pair()
