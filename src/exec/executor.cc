@@ -130,15 +130,13 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     const auto& job = plan.jobs[j];
     AmaxAccumulator* acc =
         job.fp8_gemm >= 0 ? amax[static_cast<size_t>(job.fp8_gemm)].get() : nullptr;
-    bool small = job.outputs[0].is_inline;
     for (const auto* in : job.inputs) {
-      small |= in->is_inline();
       result.bytes_read += in->stored_bytes;
       total +=
           static_cast<uint64_t>(num_elements(in->metadata.shape)) * in->metadata.dtype.itemsize;
     }
     result.arrays_converted += job.outputs.size();
-    if (small) {
+    if (is_small_job(job)) {
       if (settings.share && !settings.share->small_jobs) continue;
       // Inline arrays (T5X models without partitioning): rearranged whole, in memory.
       tasks.push_back({0, 0, [&, acc, j] {
