@@ -30,10 +30,12 @@ TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/
 OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
 
 
-def database_arrays(item_dir):
-    """{array name: {key below the array: value bytes}} of an item's root database (ocdbt_ref)."""
+def database_arrays(item_dir, metadata_key=".zarray"):
+    """{array name: {key below the array: value bytes}} of an item's root database (ocdbt_ref);
+    arrays are named by their `metadata_key` (".zarray", or "zarr.json" for zarr3)."""
     values = ocdbt_ref.read_database(item_dir)
-    names = sorted(k.decode()[:-len("/.zarray")] for k in values if k.decode().endswith("/.zarray"))
+    suffix = "/" + metadata_key
+    names = sorted(k.decode()[:-len(suffix)] for k in values if k.decode().endswith(suffix))
     out = {n: {} for n in names}
     for k, v in values.items():
         key = k.decode()

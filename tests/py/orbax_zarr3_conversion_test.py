@@ -27,6 +27,7 @@ import paxgen
 import t5xgen
 import zarr3gen
 import zarrio
+from orbax_conversion_test import database_arrays
 
 TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
@@ -35,15 +36,7 @@ OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
 def zarr3_database(item_dir):
     """{array name: {key below the array: value}} of an item's zarr3 arrays (names from zarr.json
     keys; every key must belong to an array)."""
-    values = ocdbt_ref.read_database(item_dir)
-    names = sorted(k.decode()[:-len("/zarr.json")] for k in values if k.decode().endswith("/zarr.json"))
-    out = {n: {} for n in names}
-    for k, v in values.items():
-        key = k.decode()
-        owner = max((n for n in names if key.startswith(n + "/")), key=len, default=None)
-        assert owner is not None, f"key {key} belongs to no zarr3 array"
-        out[owner][key[len(owner) + 1:]] = v
-    return out
+    return database_arrays(item_dir, "zarr.json")
 
 
 def zarr3_values(keys, scratch):
