@@ -24,6 +24,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/strided_copy.h"
+#include "zarr/chunk_payload.h"
 
 namespace te::exec {
 namespace {
@@ -63,26 +64,34 @@ struct Output {
 
 }  // namespace
 
-uint64_t recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to) {
+RecodeCounts recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to) {
   const zarr::ZarrArray from = array.open();
   const Shape& shape = from.metadata().shape;
   const Shape& chunks = from.metadata().chunks;
   if (to.metadata().chunks != chunks || to.metadata().shape != shape) {
     fail("internal error: {} is re-encoded into a different chunk grid", array.name);
   }
+  const bool move_payloads = !zarr::payload_obstacle(from.metadata(), to.metadata());
+  RecodeCounts counts;
   Shape grid(shape.size()), index(shape.size(), 0);
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return 0;  // no element, no chunk
+    if (shape[d] == 0) return counts;  // no element, no chunk
     grid[d] = (shape[d] + chunks[d] - 1) / chunks[d];
   }
-  uint64_t decoded = 0;
   for (;;) {
-    const Bytes chunk = from.read_chunk(index);
-    to.write_chunk(index, chunk);
-    decoded += chunk.size();
+    std::optional<Bytes> payload;
+    if (move_payloads) payload = from.read_payload(index);
+    if (payload) {
+      counts.moved_bytes += to.write_payload(index, *payload);
+      ++counts.moved_chunks;
+    } else {
+      const Bytes chunk = from.read_chunk(index);
+      to.write_chunk(index, chunk);
+      counts.decoded_bytes += chunk.size();
+    }
     size_t d = shape.size();
     while (d > 0 && ++index[d - 1] == grid[d - 1]) index[--d] = 0;
-    if (d == 0) return decoded;
+    if (d == 0) return counts;
   }
 }
 
@@ -120,7 +129,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   std::condition_variable ticker_cv;
   std::atomic<uint64_t> copied_bytes{0};   // stored bytes of arrays copied (progress)
   std::atomic<uint64_t> recoded_bytes{0};  // decoded bytes of copies re-encoded (zarr version)
-  std::atomic<uint64_t> file_bytes{0};     // bytes of other files copied (not in progress)
+  std::atomic<uint64_t> moved_bytes{0};    // payloads of copies moved into the other zarr version
+  std::atomic<uint64_t> moved_chunks{0};
+  std::atomic<uint64_t> file_bytes{0};  // bytes of other files copied (not in progress)
   uint64_t total = 0;
 
   std::vector<Task> tasks;
@@ -209,8 +220,11 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
                        if (copy.recode_to) {
                          // Stored in the other zarr version: re-encoded chunk by chunk.
-                         recoded_bytes += recode_array(
+                         const RecodeCounts c = recode_array(
                              *copy.source, out.create({copy.target_name, *copy.recode_to, false}));
+                         recoded_bytes += c.decoded_bytes;
+                         moved_bytes += c.moved_bytes;
+                         moved_chunks += c.moved_chunks;
                        } else if (copy.source->is_inline() && !out.inline_in_index) {
                          // Out of a T5X index into the output's store: a zarr array now.
                          out.create({copy.target_name, copy.source->metadata, false})
@@ -277,8 +291,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       counters.stored_bytes + chunk_copies.stored_bytes + file_bytes + copied_bytes;
   result.bytes_processed = counters.decoded_bytes + chunk_copies.decoded_bytes + copied_bytes;
   result.bytes_reencoded = counters.decoded_bytes + recoded_bytes;
-  result.bytes_chunk_copied = chunk_copies.stored_bytes;
-  result.chunks_copied = chunk_copies.chunks;
+  result.bytes_chunk_copied = chunk_copies.stored_bytes + moved_bytes;
+  result.chunks_copied = chunk_copies.chunks + moved_chunks;
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
   if (settings.before_index && !settings.before_index()) return result;

@@ -73,9 +73,15 @@ struct ExecResult {
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings);
 
 // Writes every chunk of `array` into `to`, an array of the same shape and chunk grid in another
-// stored form (zarr v2 <-> zarr3): each chunk decoded and re-encoded, one at a time. Returns the
-// decoded bytes (padded chunks).
-uint64_t recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to);
+// stored form (zarr v2 <-> zarr3), one chunk at a time: as its payload, without decoding, where
+// zarr::payload_obstacle() allows (the same compressor on both sides), otherwise decoded and
+// re-encoded (a missing chunk always so: `to` then stores the fill value).
+struct RecodeCounts {
+  uint64_t decoded_bytes = 0;  // padded chunks decoded and re-encoded
+  uint64_t moved_bytes = 0;    // payload bytes moved without decoding
+  uint64_t moved_chunks = 0;
+};
+RecodeCounts recode_array(const checkpoint::ArrayEntry& array, const zarr::ZarrArray& to);
 
 // Copies every value of `array` (its .zarray and chunks) into `to` under `to_prefix`, value by
 // value through the stores (their fast paths apply). Returns the bytes copied.

@@ -293,6 +293,25 @@ uint64_t ZarrArray::write_chunk(const Shape& chunk_index, std::span<const std::b
   return writer->finish();
 }
 
+std::optional<Bytes> ZarrArray::read_payload(const Shape& chunk_index) const {
+  if (metadata_.v3) return v3::read_v3_payload(*store_, prefix_, metadata_, chunk_index);
+  const std::string key = chunk_key(chunk_index);
+  if (!store_->size(key)) return std::nullopt;
+  return store_->read_all(key);
+}
+
+uint64_t ZarrArray::write_payload(const Shape& chunk_index,
+                                  std::span<const std::byte> payload) const {
+  const std::string key = chunk_key(chunk_index);
+  if (!writable_) fail("cannot write {}: the array was opened for reading", store_->describe(key));
+  Bytes value = metadata_.v3 ? v3::v3_value_of_payload(metadata_, payload, store_->describe(key))
+                             : Bytes(payload.begin(), payload.end());
+  auto sink = writable_->write(key);
+  sink->write(value);
+  sink->close();
+  return value.size();
+}
+
 void ZarrArray::write_all(std::span<const std::byte> data) const {
   const auto& m = metadata_;
   size_t item = m.dtype.itemsize;

@@ -8,6 +8,7 @@
 // run concurrently from several threads. The array shares ownership of its store.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -77,6 +78,12 @@ class ZarrArray {
   std::unique_ptr<ChunkWriter> open_chunk_writer(const Shape& chunk_index) const;
   // Encodes and writes one full (padded) chunk; returns the stored size.
   uint64_t write_chunk(const Shape& chunk_index, std::span<const std::byte> data) const;
+  // The payload of a chunk (chunk_payload.h: its compressor's output, moved between zarr versions
+  // without decoding), or nullopt when the chunk is missing (it reads as the fill value).
+  std::optional<Bytes> read_payload(const Shape& chunk_index) const;
+  // Stores `payload`, a payload of an array that payload_obstacle() accepts for this one, as the
+  // chunk (zarr3: in a shard of its own); returns the stored size.
+  uint64_t write_payload(const Shape& chunk_index, std::span<const std::byte> payload) const;
   // Writes a whole dense C-order array chunk by chunk (padding edge chunks with zeros).
   void write_all(std::span<const std::byte> data) const;
 

@@ -48,19 +48,27 @@ std::string stored_value_key(const ArrayMetadata& m, const std::string& prefix,
   return prefix + m.v3->chunk_key_encoding.key(locate(m, chunk_index).shard);
 }
 
-Bytes read_v3_chunk(const kv::KvStore& store, const std::string& prefix, const ArrayMetadata& m,
-                    const Shape& chunk_index) {
+namespace {
+
+// Where executor chunk `chunk_index` is stored: the key of its value, and within it the inner
+// chunk's byte range (sharded arrays). nullopt when the value or the inner chunk is missing.
+struct StoredChunk {
+  std::string key;
+  std::optional<kv::ByteRange> range;  // nullopt: the whole value
+};
+
+std::optional<StoredChunk> find_stored_chunk(const kv::KvStore& store, const std::string& prefix,
+                                             const ArrayMetadata& m, const Shape& chunk_index) {
   const V3Metadata& v3 = *m.v3;
   if (!reads_inner_chunks(v3)) {
-    const std::string key = prefix + v3.chunk_key_encoding.key(chunk_index);
-    if (!store.size(key)) return fill_chunk(m);
-    return decode_chunk(v3.codecs, v3.dtype, v3.chunk_shape, store.read_all(key), v3.fill_value,
-                        store.describe(key));
+    std::string key = prefix + v3.chunk_key_encoding.key(chunk_index);
+    if (!store.size(key)) return std::nullopt;
+    return StoredChunk{std::move(key), std::nullopt};
   }
   const InnerLocation loc = locate(m, chunk_index);
-  const std::string key = prefix + v3.chunk_key_encoding.key(loc.shard);
+  std::string key = prefix + v3.chunk_key_encoding.key(loc.shard);
   const auto size = store.size(key);
-  if (!size) return fill_chunk(m);
+  if (!size) return std::nullopt;
   const ShardingConfig& config = *v3.codecs.codecs[0].sharding;
   const std::string what = store.describe(key);
   const uint64_t at = shard_index_offset(config, v3.chunk_shape, *size, what);
@@ -68,10 +76,45 @@ Bytes read_v3_chunk(const kv::KvStore& store, const std::string& prefix, const A
   const Bytes index_bytes = store.read_all(key, kv::ByteRange{at, length});
   const auto index = decode_shard_index(config, v3.chunk_shape, index_bytes, *size, what);
   const ShardIndexEntry& entry = index.at(loc.inner);
-  if (entry.missing()) return fill_chunk(m);
-  const Bytes stored = store.read_all(key, kv::ByteRange{entry.offset, entry.nbytes});
-  return decode_chunk(*config.codecs, v3.dtype, m.chunks, stored, v3.fill_value,
-                      what + " inner chunk " + shape_string(chunk_index));
+  if (entry.missing()) return std::nullopt;
+  return StoredChunk{std::move(key), kv::ByteRange{entry.offset, entry.nbytes}};
+}
+
+}  // namespace
+
+Bytes read_v3_chunk(const kv::KvStore& store, const std::string& prefix, const ArrayMetadata& m,
+                    const Shape& chunk_index) {
+  const auto found = find_stored_chunk(store, prefix, m, chunk_index);
+  if (!found) return fill_chunk(m);
+  const V3Metadata& v3 = *m.v3;
+  const std::string what = store.describe(found->key);
+  if (!found->range) {
+    return decode_chunk(v3.codecs, v3.dtype, v3.chunk_shape, store.read_all(found->key),
+                        v3.fill_value, what);
+  }
+  const Bytes stored = store.read_all(found->key, *found->range);
+  return decode_chunk(*v3.codecs.codecs[0].sharding->codecs, v3.dtype, m.chunks, stored,
+                      v3.fill_value, what + " inner chunk " + shape_string(chunk_index));
+}
+
+std::optional<Bytes> read_v3_payload(const kv::KvStore& store, const std::string& prefix,
+                                     const ArrayMetadata& m, const Shape& chunk_index) {
+  const auto found = find_stored_chunk(store, prefix, m, chunk_index);
+  if (!found) return std::nullopt;
+  return found->range ? store.read_all(found->key, *found->range) : store.read_all(found->key);
+}
+
+Bytes v3_value_of_payload(const ArrayMetadata& m, std::span<const std::byte> payload,
+                          const std::string& what) {
+  const V3Metadata& v3 = *m.v3;
+  if (m.chunks != v3.chunk_shape) {
+    fail(
+        "{}: internal error: te-ckpt writes zarr3 shards of one inner chunk, but this array's "
+        "shard {} holds inner chunks {}",
+        what, shape_string(v3.chunk_shape), shape_string(m.chunks));
+  }
+  if (!reads_inner_chunks(v3)) return Bytes(payload.begin(), payload.end());
+  return shard_of_single_inner_chunk(*v3.codecs.codecs[0].sharding, v3.chunk_shape, payload, what);
 }
 
 Bytes encode_v3_chunk(const ArrayMetadata& m, std::span<const std::byte> decoded,

@@ -5,6 +5,7 @@
 // encodes one executor chunk into its own stored value (a shard of one inner chunk, or an
 // unsharded chunk).
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kvstore/kvstore.h"
@@ -27,5 +28,15 @@ Bytes read_v3_chunk(const kv::KvStore& store, const std::string& prefix, const A
 // executor chunk per value (new arrays do); otherwise te::Error naming `what`.
 Bytes encode_v3_chunk(const ArrayMetadata& m, std::span<const std::byte> decoded,
                       const std::string& what);
+
+// The payload (chunk_payload.h) of executor chunk `chunk_index`: the stored value, or the inner
+// chunk's byte range of its shard; nullopt when the chunk (or its shard) is missing.
+std::optional<Bytes> read_v3_payload(const kv::KvStore& store, const std::string& prefix,
+                                     const ArrayMetadata& m, const Shape& chunk_index);
+
+// The stored value holding `payload` as one executor chunk (sharded: a shard of that one inner
+// chunk and its index). Same requirement on `m` as encode_v3_chunk.
+Bytes v3_value_of_payload(const ArrayMetadata& m, std::span<const std::byte> payload,
+                          const std::string& what);
 
 }  // namespace te::zarr::v3

@@ -1,7 +1,8 @@
 """--output-format=ocdbt-zarr3 and changes of zarr version (zarr v2 <-> zarr3).
 
 A checkpoint whose container changes zarr version keeps every value bit for bit: each array is
-re-encoded chunk by chunk into the other version (same shape, dtype, chunk grid and compression).
+moved chunk by chunk into the other version (same shape, dtype, chunk grid and compression: the
+compressed bytes move as they are, zarr/chunk_payload.h; other codecs are re-encoded).
 Expectations come from independent paths: the source arrays read by zarrio (zarr v2 folders),
 ocdbt_ref (OCDBT databases) and zarr3gen (zarr3 arrays), and te-ckpt's conversion that keeps the
 container, itself checked against MAPPING.md by the Pax / T5X / Orbax conversion tests.
@@ -84,6 +85,10 @@ class Zarr3OutputTest(unittest.TestCase):
         z3 = self.path("z3", STEP)
         p = self.run_ok("convert", "--input-path", src, "--output-path", z3, "--output-format=ocdbt-zarr3")
         self.assertIn("format-only", p.stderr + p.stdout)
+        # The same compressor in both versions: every chunk's compressed bytes moved, none decoded.
+        chunks = sum(len([c for c in os.listdir(f) if not c.startswith(".")]) for f in folders.values())
+        self.assertIn(f"chunk copies: 0 jobs, {chunks} chunks", p.stdout)
+        self.assertIn("re-encoded 0.0 B decoded bytes", p.stdout)
         arrays = self.assert_zarr3_item(os.path.join(z3, "state"), list(folders))
         for name, keys in arrays.items():
             self.assert_values(zarr3_values(keys, self.scratch), want[name], name)
@@ -113,6 +118,12 @@ class Zarr3OutputTest(unittest.TestCase):
                 b = json.load(f)
             for field in ("shape", "chunks", "dtype", "compressor"):
                 self.assertEqual(a[field], b[field], (name, field))
+            # zarr v2 -> zarr3 -> zarr v2 moved the compressed chunks: the source's bytes exactly
+            for c in sorted(os.listdir(folders[name])):
+                if c.startswith("."):
+                    continue
+                with open(os.path.join(folder, c), "rb") as f, open(os.path.join(folders[name], c), "rb") as g:
+                    self.assertEqual(f.read(), g.read(), (name, c))
         # and te-ckpt reads the round trip as the model it was
         again = self.path("again", STEP)
         self.run_ok("convert", "--input-path", back, "--output-path", again, *m.flags("fw2te"))
