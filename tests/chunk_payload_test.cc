@@ -1,6 +1,8 @@
 // Chunk payloads moved between zarr v2 and zarr3 without decoding (zarr/chunk_payload.h): which
 // pairs of arrays allow it, and that a moved payload reads back as the same elements, through
 // ZarrArray and through V3Array's whole-shard decoder (an independent read path).
+#include "zarr/chunk_payload.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,7 +11,6 @@
 #include "test_util.h"
 #include "util/error.h"
 #include "zarr/array.h"
-#include "zarr/chunk_payload.h"
 #include "zarr/codec.h"
 #include "zarr/v3_array.h"
 #include "zarr/v3_array_metadata.h"
