@@ -38,20 +38,37 @@ void sync_file_system(const std::string& folder) {
   ::close(fd);
 }
 
-// What several processes cannot share yet, refused before anything is written.
-void refuse_unshareable(const PreparedRun& run, int ranks) {
-  const auto& source = *run.source;
-  if (checkpoint::is_orbax_format(source.format) || run.container.ocdbt) {
-    fail(
-        "{}: converting {} an Orbax (OCDBT) checkpoint with {} processes is not supported yet; "
-        "run it as one process (without mpirun/srun)",
-        source.path.string(), run.container.ocdbt ? "into" : "from", ranks);
+// An OCDBT output (ocdbt, ocdbt-zarr3) is ONE database, as a single process writes it: every rank
+// writes its values through an OcdbtWriter of its own into data files of its own under the
+// database's d/ (random names, so they never collide), and writes no manifest. Once every rank has
+// finished (before_index), each rank except 0 closes its data files durably and exports its key
+// index (key -> inline bytes, or data file + offset + length); rank 0 gathers them, adds them to
+// its own writer (the keys are disjoint: each array's metadata is written by one rank, each chunk
+// by the rank of its block; a key written twice is an error naming it and the rank), and then
+// builds the B+tree and the manifest from the union, writes the Orbax metadata and commits, as a
+// single run does. Not Orbax's per-process databases with a merged root: readers open one
+// manifest, and the output equals the single-process output key for key.
+void combine_database(dist::Communicator& comm, kv::OcdbtWriter& database) {
+  const int rank = comm.rank();
+  std::string mine;
+  if (rank != 0) {
+    try {
+      mine = "+" + database.export_index();
+    } catch (const std::exception& e) {
+      mine = std::string("-") + e.what();
+    }
   }
-  if (!run.plan.fp8_gemms.empty() || !run.plan.fp8.modules.empty()) {
-    fail(
-        "FP8 metadata (--gen-fp8-meta, --direction=te2te) with {} processes is not supported yet; "
-        "run it as one process (without mpirun/srun)",
-        ranks);
+  // Every rank reaches the gather (an export error travels in it), so none waits on another.
+  std::vector<std::string> parts = comm.gather_to_root(mine);
+  if (rank != 0) {
+    if (mine[0] == '-') fail("{}", mine.substr(1));
+    return;
+  }
+  for (size_t r = 1; r < parts.size(); ++r) {
+    if (parts[r].empty() || parts[r][0] != '+')
+      fail("rank {} could not hand over its part of the OCDBT output: {}", r,
+           parts[r].empty() ? "nothing received" : parts[r].substr(1));
+    database.import_index(std::string_view(parts[r]).substr(1), fmt::format("rank {}", r));
   }
 }
 
@@ -73,7 +90,6 @@ int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
   int status = 1;
   try {
     run = prepare_run(f, explicit_flags, qkv_layout_given, rank == 0);
-    if (!run.dry_run_done) refuse_unshareable(run, size);
   } catch (const UsageError& e) {
     error = e.what();
     status = kExitUsage;
@@ -149,6 +165,13 @@ int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
     settings.progress = [&, start = run.start](uint64_t done, uint64_t total) {
       monitor.set_done(done);
       if (show_progress) print_progress(start, monitor.total_done(), total);
+    };
+    settings.combine_database = [&](kv::OcdbtWriter& database) {
+      combine_database(comm, database);
+    };
+    // An FP8 kernel's amax is a maximum over its blocks, which several ranks convert.
+    settings.combine_amax = [&](const std::vector<uint64_t>& amax_bits) {
+      return comm.max(amax_bits);
     };
     settings.before_index = [&] {
       // Chunk files are written without fsync; rank 0's commit syncs its own node only, so every
