@@ -7,7 +7,7 @@ output container, and legacy inputs into OCDBT outputs, give the single-process 
 file outside the databases byte for byte (the times in _CHECKPOINT_METADATA left out), and
 in each database the same keys with the same values, read by the independent reader ocdbt_ref (the
 manifest and data file names differ). A rank that meets a corrupt chunk, and a rank killed with
-SIGKILL mid-way (also while writing one OCDBT database), stop every rank within seconds with no
+SIGKILL mid-way (both also while writing one OCDBT database), stop every rank within seconds with no
 output left and the input untouched.
 
 Skipped (with the reason) when te-ckpt was built without MPI, when mpirun is missing, and under the
@@ -329,6 +329,28 @@ class MpiTest(unittest.TestCase):
         self.assertEqual(len(te_ckpt_errors(p.stderr)), 1, p.stderr)
         self.assertFalse(os.path.exists(out), "output left behind")
         self.assert_no_temp(self.tmp)
+
+    def test_corrupt_chunk_while_writing_one_ocdbt_database_stops_every_rank(self):
+        m = Model(chunking="multi", layout="1.x")
+        src = self.pax_legacy_step(m, seed=1)
+        victim = os.path.join(src, "state", "mdl_vars.params.lm.transformer.x_layers_1.self_attention.combined_qkv.w")
+        for name in os.listdir(victim):
+            if not name.startswith("."):
+                with open(os.path.join(victim, name), "wb") as f:
+                    f.write(b"not a zstd frame")
+        digest = tree_digest(src)
+        for n in (2, 3):
+            out = os.path.join(self.tmp, f"out{n}", self.STEP)
+            status = os.path.join(self.tmp, f"status{n}")
+            p = mpirun(n, "convert", f"--input-path={src}", f"--output-path={out}", *m.flags("fw2te"),
+                       "--output-format=ocdbt", wrap_status=status)
+            errors = te_ckpt_errors(p.stderr)
+            self.assertEqual(len(errors), 1, f"expected one error line:\n{p.stderr}")
+            self.assertRegex(errors[0], rf"^te-ckpt: error: rank \d of {n}: .*combined_qkv\.w/")
+            self.assert_all_ranks_failed(status, n)
+            self.assertFalse(os.path.exists(out), "output left behind")
+            self.assert_no_temp(self.tmp)
+            self.assertEqual(tree_digest(src), digest, "the input was modified")
 
     def test_output_taken_by_another_run_is_refused_once(self):
         m = Model()
