@@ -345,12 +345,12 @@ void OcdbtWriter::import_index(std::string_view exported, std::string_view from)
   if (committed_ || sealed_)
     fail("cannot add the index of {} to OCDBT {}: it was already committed or exported", from,
          base_->location());
-  for (const auto& [key, value] : values) {
-    if (index_.count(key))
+  for (const auto& entry : values) {
+    if (index_.count(entry.first))
       fail(
           "cannot add the index of {} to OCDBT {}: key '{}' was written twice, by {} and by "
           "another writer of the database (every key must be written by one writer)",
-          from, base_->location(), printable_key(key), from);
+          from, base_->location(), printable_key(entry.first), from);
   }
   const auto first_file = static_cast<uint32_t>(files_.size());
   for (auto& name : names) {
