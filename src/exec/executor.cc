@@ -286,7 +286,6 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
   const bool writes_index = !settings.before_index || settings.before_index();
-  if (out.database && settings.combine_database) settings.combine_database(*out.database);
   if (!amax.empty() && settings.combine_amax) {
     std::vector<uint64_t> bits;
     for (const auto& a : amax)
@@ -302,6 +301,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       a->fold_in(combined);
     }
   }
+  if (out.database && settings.combine_database) settings.combine_database(*out.database);
   if (!writes_index) return result;
 
   if (out.database) {
