@@ -1,5 +1,4 @@
 // `te-ckpt convert`: the original converter's command line, plus te-ckpt's own options.
-#include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -20,12 +19,11 @@
 #include "checkpoint/checkpoint.h"
 #include "cli/byte_size.h"
 #include "cli/commands.h"
+#include "cli/convert_run.h"
+#include "cli/distributed_run.h"
 #include "cli/flag_warnings.h"
 #include "cli/usage_error.h"
 #include "dist/communicator.h"
-#include "dist/job_monitor.h"
-#include "dist/late_removal.h"
-#include "dist/work_split.h"
 #include "exec/executor.h"
 #include "kvstore/file/output_transaction.h"
 #include "plan/format_only_plan.h"
@@ -37,39 +35,16 @@
 #include "util/parse_number.h"
 
 namespace te::cli {
-namespace {
 
 namespace fs = std::filesystem;
 
 std::atomic<bool> g_cancel{false};
 
+namespace {
+
 extern "C" void on_signal(int) {
   g_cancel = true;
 }
-
-// Integer flags are kept as text and parsed strictly by to_model_flags() (CLI11 would read "010" as
-// octal and clamp 99999999999999999999 to INT64_MAX without a word).
-struct ConvertFlags {
-  std::string input, output, fw, direction;
-  std::string output_format = "keep";
-  std::string layers, heads, head_dim, mlp_dim;  // empty: not given (read from the checkpoint)
-  std::string embed_dim = "None", kernel_chunk_size = "None", gqa_groups = "None";
-  bool weight_only = false, skip_ln = false, skip_bias = false, gated = false, pax_repeat = false;
-  bool pax_split_qkv = false, t5x_fuse_qkv = false, mqa_drop_head_axis = false;
-  std::string qkv_layout = "qkv_packed", gated_order = "linear_first";
-  bool gen_fp8_meta = false;
-  std::string amax_history_len = "1024";
-  std::string fp8_meta_format = "te1.8", fp8_format = "hybrid", fp8_margin = "0";
-  std::string fp8_collection = rules::kFp8MetasCollection;
-  std::set<std::string> fp8_flags_given;  // the FP8 flags (and --amax-history-len) on the line
-  bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
-  bool copy_unmapped = false;
-  bool no_chunk_copy = false;
-  std::string output_chunking = "copyable";
-  std::string jobs = "0";
-  std::string memory_limit = "0", compressor = "keep";
-  std::string compression_level;  // empty: not given
-};
 
 // Bounds of the integer flags (model dimensions: rules::kMaxModelDim).
 using rules::kMaxModelDim;
@@ -267,12 +242,6 @@ std::string human_bytes(double b) {
   return fmt::format("{:.1f} {}", b, units[u]);
 }
 
-uint64_t peak_rss_bytes() {
-  struct rusage ru {};
-  ::getrusage(RUSAGE_SELF, &ru);
-  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
-}
-
 // A format-only conversion changes only the container: --output-format given, no --direction,
 // and no flag that describes or changes the model (those make it a conversion).
 bool is_format_only(const ConvertFlags& f, bool qkv_layout_given) {
@@ -299,19 +268,13 @@ plan::Plan format_only_plan(const ConvertFlags& f, const checkpoint::Checkpoint&
   return plan::make_format_only_plan(source);
 }
 
-// What a conversion runs: the checked plan and what the summary prints. The checkpoint is held by
-// pointer so that the plan's references into it survive moves.
-struct PreparedRun {
-  std::unique_ptr<checkpoint::Checkpoint> source;
-  plan::Plan plan;
-  exec::OutputContainer container;
-  std::string model_line;
-  std::string direction_text;
-  uint64_t limit = 0;
-  int jobs = 0;
-  std::chrono::steady_clock::time_point start;
-  bool dry_run_done = false;  // --dry-run: the plan was printed, nothing more to do
-};
+}  // namespace
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
 
 // Everything up to the lock: flags, checkpoint, model, plan, output path checks (and the dry
 // run's listing). Notes and warnings are printed where `speak` (rank 0 of a distributed run).
@@ -486,6 +449,8 @@ void print_summary(const ConvertFlags& f, const PreparedRun& run, const exec::Ex
   }
 }
 
+namespace {
+
 // One process does everything (no launcher, or one rank).
 int run_here(const ConvertFlags& f, const PreparedRun& run) {
   const plan::Plan& plan = run.plan;
@@ -514,198 +479,6 @@ int run_here(const ConvertFlags& f, const PreparedRun& run) {
   if (show_progress) fmt::print(stderr, "\n");
   for (const auto& w : r.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
   print_summary(f, run, r, peak_rss_bytes());
-  return 0;
-}
-
-// Flushes this node's dirty data of the file system that holds `folder` (syncfs).
-void sync_file_system(const std::string& folder) {
-  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail("cannot open {}: {}", folder, std::strerror(errno));
-  if (::syncfs(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    fail("cannot sync {}: {}", folder, std::strerror(e));
-  }
-  ::close(fd);
-}
-
-// What several processes cannot share yet, refused before anything is written.
-void refuse_unshareable(const PreparedRun& run, int ranks) {
-  const auto& source = *run.source;
-  if (checkpoint::is_orbax_format(source.format) || run.container.ocdbt) {
-    fail(
-        "{}: converting {} an Orbax (OCDBT) checkpoint with {} processes is not supported yet; "
-        "run it as one process (without mpirun/srun)",
-        source.path.string(), run.container.ocdbt ? "into" : "from", ranks);
-  }
-  if (!run.plan.fp8_gemms.empty() || !run.plan.fp8.modules.empty()) {
-    fail(
-        "FP8 metadata (--gen-fp8-meta, --direction=te2te) with {} processes is not supported yet; "
-        "run it as one process (without mpirun/srun)",
-        ranks);
-  }
-}
-
-// Several processes (MPI ranks), each running its share of the same plan into rank 0's temporary
-// output; rank 0 holds the lock, writes the index and commits. Any error is agreed on by all and
-// reported once, by the lowest rank that met it; every rank then exits non-zero.
-int run_distributed(const ConvertFlags& f, dist::Communicator& comm,
-                    const std::set<std::string>& explicit_flags, bool qkv_layout_given) {
-  const int rank = comm.rank(), size = comm.size();
-  auto report = [&](int failing_rank, const std::string& message) {
-    if (rank == failing_rank)
-      fmt::print(stderr, "te-ckpt: error: rank {} of {}: {}\n", failing_rank, size, message);
-  };
-  // 1. Every rank makes the same plan; usage errors keep their exit status.
-  PreparedRun run;
-  std::string error;
-  int status = 1;
-  try {
-    run = prepare_run(f, explicit_flags, qkv_layout_given, rank == 0);
-    if (!run.dry_run_done) refuse_unshareable(run, size);
-  } catch (const UsageError& e) {
-    error = e.what();
-    status = kExitUsage;
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (int first = comm.lowest_rank_with(!error.empty()); first < size) {
-    report(first, error);
-    return rank == first ? status : 1;
-  }
-  if (run.dry_run_done) return 0;
-  catch_termination_signals();
-
-  // 2. Rank 0 takes the lock and creates the temporary output; every rank must see it.
-  std::optional<kv::OutputTransaction> transaction;
-  std::string temp;
-  if (rank == 0) {
-    try {
-      transaction.emplace(f.input, f.output, f.overwrite);
-      temp = "+" + transaction->temp_dir().string();
-    } catch (const std::exception& e) {
-      temp = std::string("-") + e.what();
-    }
-  }
-  temp = comm.broadcast_from_root(temp);
-  if (temp.empty() || temp[0] != '+') {
-    report(0, temp.empty() ? "no temporary output" : temp.substr(1));
-    return 1;
-  }
-  temp.erase(0, 1);
-  std::error_code ec;
-  const bool visible = fs::is_directory(temp, ec);
-  if (int first = comm.lowest_rank_with(!visible); first < size) {
-    report(first, fmt::format(
-                      "the temporary output {} that rank 0 created is not visible here; the output "
-                      "folder must be on a file system that every rank shares",
-                      temp));
-    return 1;
-  }
-
-  // 3. Every rank runs its share, kept in step by the monitor (an error anywhere stops all).
-  std::atomic<bool> stop{false};
-  exec::ExecSettings settings = exec_settings_of(f, run);
-  exec::WorkShare share;
-  exec::ExecResult result;
-  bool failed = false, stopped_by_peer = false;
-  dist::JobOutcome outcome = dist::JobOutcome::kAllFinished;
-  const bool show_progress = rank == 0 && !f.quiet && ::isatty(STDERR_FILENO);
-  {
-    // On a signal (mpirun and srun end every rank with SIGTERM, then SIGKILL; mpirun kills the
-    // rest at once when one rank has exited): the other ranks leave at once, so that they write
-    // no more (after a moment); rank 0 leaves a late removal behind (dist/late_removal.h), then
-    // removes the temporary output at once and keeps removing it until it has unwound or is killed.
-    auto on_interrupt = [temp, rank] {
-      if (rank != 0) {
-        // Not before rank 0 has seen the signal too: mpirun kills every rank once one has gone.
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        std::_Exit(130);
-      }
-      dist::remove_later(temp);
-      std::thread([temp] {
-        for (;;) {
-          std::error_code ignored;
-          fs::remove_all(temp, ignored);
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-      }).detach();
-    };
-    dist::JobMonitor monitor(comm, g_cancel, stop, on_interrupt);
-    bool finished = false;
-    settings.cancel = &stop;
-    settings.share = &share;
-    settings.progress = [&, start = run.start](uint64_t done, uint64_t total) {
-      monitor.set_done(done);
-      if (show_progress) print_progress(start, monitor.total_done(), total);
-    };
-    settings.before_index = [&] {
-      // Chunk files are written without fsync; rank 0's commit syncs its own node only, so every
-      // other rank flushes what it wrote (to the shared file system) before it reports done.
-      if (rank != 0) sync_file_system(temp);
-      finished = true;
-      outcome = monitor.finish(true);
-      if (outcome == dist::JobOutcome::kSomeFailed) fail("stopped: another rank failed");
-      if (outcome == dist::JobOutcome::kInterrupted) fail("interrupted");
-      return rank == 0;
-    };
-    try {
-      share = dist::work_share(run.plan, rank, size);
-      result = exec::execute(run.plan, temp, settings);
-    } catch (const std::exception& e) {
-      failed = true;
-      error = e.what();
-    }
-    if (!finished) outcome = monitor.finish(!failed);
-    stopped_by_peer = monitor.stopped_by_peer();
-  }
-  if (show_progress) fmt::print(stderr, "\n");
-  if (outcome == dist::JobOutcome::kInterrupted || g_cancel) {
-    // A signal (mpirun ends the other ranks with SIGTERM when one dies): no more collectives, a
-    // peer may be gone. Rank 0 removes the temporary output as it leaves.
-    comm.abandon();
-    if (rank == 0) fmt::print(stderr, "te-ckpt: interrupted; the partial output was removed\n");
-    return 130;
-  }
-
-  // 4. The lowest rank that failed on its own (not stopped by another) reports.
-  const bool own_failure = failed && !stopped_by_peer;
-  if (int first = comm.lowest_rank_with(own_failure); first < size) {
-    report(first, error);
-    return 1;
-  }
-  if (failed) {  // unreachable: a failure that no rank reported as its own
-    report(0, "a rank failed");
-    return 1;
-  }
-
-  // 5. The whole job's counters; rank 0 commits and says whether it could.
-  auto sums = comm.sum({result.bytes_written, result.bytes_processed, result.bytes_reencoded,
-                        result.bytes_chunk_copied, result.chunks_copied});
-  auto maxima = comm.max({result.peak_task_bytes, peak_rss_bytes()});
-  std::string commit_error;
-  if (rank == 0) {
-    try {
-      if (g_cancel) fail("interrupted");
-      transaction->commit();
-    } catch (const std::exception& e) {
-      commit_error = std::string("-") + e.what();
-    }
-  }
-  commit_error = comm.broadcast_from_root(commit_error);
-  if (!commit_error.empty()) {
-    report(0, commit_error.substr(1));
-    return 1;
-  }
-  if (rank != 0) return 0;
-  result.bytes_written = sums[0];
-  result.bytes_processed = sums[1];
-  result.bytes_reencoded = sums[2];
-  result.bytes_chunk_copied = sums[3];
-  result.chunks_copied = sums[4];
-  result.peak_task_bytes = maxima[0];
-  for (const auto& w : result.warnings) fmt::print(stderr, "te-ckpt: warning: {}\n", w);
-  print_summary(f, run, result, maxima[1]);
   return 0;
 }
 

@@ -27,6 +27,9 @@ class Communicator {
   virtual int size() const = 0;
   // Rank 0's `text` on every process.
   virtual std::string broadcast_from_root(const std::string& text) = 0;
+  // On rank 0, every process's `text`, by rank (its own first); on the others, an empty vector.
+  // MPI counts are int: when the texts total 2 GiB or more, every process throws te::Error.
+  virtual std::vector<std::string> gather_to_root(const std::string& text) = 0;
   // The lowest rank that passed true, or size() when none did.
   virtual int lowest_rank_with(bool flag) = 0;
   // Element-wise sums and maxima over every process (each passes vectors of the same length).

@@ -1,4 +1,6 @@
 // The MPI implementation of Communicator, compiled only when CMake found MPI (TE_CKPT_WITH_MPI).
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
@@ -64,6 +66,32 @@ class MpiWorld : public Communicator {
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     std::string out = rank_ == 0 ? text : std::string(n, '\0');
     MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD);
+    return out;
+  }
+  std::vector<std::string> gather_to_root(const std::string& text) override {
+    // The sizes first; rank 0 decides whether everything fits in MPI's int counts and tells every
+    // process, so that all of them fail together (none is left waiting in MPI_Gatherv).
+    const auto mine = static_cast<int64_t>(text.size());
+    std::vector<int64_t> sizes(rank_ == 0 ? size_ : 0);
+    MPI_Gather(&mine, 1, MPI_INT64_T, sizes.data(), 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    int64_t total = 0;
+    for (int64_t n : sizes) total += n;
+    int fits = total <= INT_MAX ? 1 : 0;
+    MPI_Bcast(&fits, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!fits)
+      fail("rank {}: the processes have more than {} bytes to gather on rank 0 ({} here)", rank_,
+           INT_MAX, mine);
+    std::vector<int> counts, offsets;
+    for (int64_t n : sizes) {
+      offsets.push_back(counts.empty() ? 0 : offsets.back() + counts.back());
+      counts.push_back(static_cast<int>(n));
+    }
+    std::string all(static_cast<size_t>(total), '\0');
+    MPI_Gatherv(text.data(), static_cast<int>(mine), MPI_CHAR, all.data(), counts.data(),
+                offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+    std::vector<std::string> out;
+    for (size_t r = 0; r < counts.size(); ++r)
+      out.push_back(all.substr(static_cast<size_t>(offsets[r]), static_cast<size_t>(counts[r])));
     return out;
   }
   int lowest_rank_with(bool flag) override {

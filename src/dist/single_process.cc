@@ -18,6 +18,7 @@ class SingleProcess : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string broadcast_from_root(const std::string& text) override { return text; }
+  std::vector<std::string> gather_to_root(const std::string& text) override { return {text}; }
   int lowest_rank_with(bool flag) override { return flag ? 0 : 1; }
   std::vector<uint64_t> sum(const std::vector<uint64_t>& values) override { return values; }
   std::vector<uint64_t> max(const std::vector<uint64_t>& values) override { return values; }

@@ -81,6 +81,13 @@ void AmaxAccumulator::observe(std::span<const std::byte> data, const zarr::DType
   }
 }
 
+void AmaxAccumulator::fold_in(const std::vector<float>& other) {
+  std::lock_guard lock(mu_);
+  if (other.size() != amax_.size())
+    fail("internal error: {}: {} amax values folded into {}", kernel_, other.size(), amax_.size());
+  for (size_t i = 0; i < other.size(); ++i) amax_[i] = std::max(amax_[i], other[i]);
+}
+
 void observe_array(const checkpoint::ArrayEntry& entry, AmaxAccumulator& amax) {
   const auto& m = entry.metadata;
   auto array = entry.open();

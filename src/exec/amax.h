@@ -22,6 +22,9 @@ class AmaxAccumulator {
   void observe(std::span<const std::byte> data, const zarr::DType& dtype, int64_t first_row,
                int64_t rows);
 
+  // Folds in another process's amax of the same kernel (element-wise maximum).
+  void fold_in(const std::vector<float>& other);
+
   const std::vector<float>& amax() const { return amax_; }
   const std::string& kernel() const { return kernel_; }
 

@@ -1,5 +1,6 @@
 #include "exec/executor.h"
 
+#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -54,11 +55,12 @@ struct Output {
   std::shared_ptr<kv::MemoryStore> inline_store =
       std::make_shared<kv::MemoryStore>("inline arrays of the output index");
   fs::path folder(const std::string& name) const { return array_root / name; }
-  zarr::ZarrArray create(const plan::OutputArray& spec) const {
+  zarr::ZarrArray create(const plan::OutputArray& spec, bool write_metadata = true) const {
     std::shared_ptr<kv::KvStore> target = spec.is_inline && inline_in_index
                                               ? std::shared_ptr<kv::KvStore>(inline_store)
                                               : std::shared_ptr<kv::KvStore>(store);
-    return zarr::ZarrArray::create(std::move(target), spec.name + "/", spec.metadata);
+    return zarr::ZarrArray::create(std::move(target), spec.name + "/", spec.metadata,
+                                   write_metadata);
   }
 };
 
@@ -182,7 +184,9 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
         first < end || (grid.size() == 0 && (!settings.share || settings.share->small_jobs));
     if (!mine) continue;
     for (const auto* in : job.inputs) job_arrays[j].inputs.push_back(in->open());
-    for (const auto& o : job.outputs) job_arrays[j].outputs.push_back(out.create(o));
+    // One process writes the metadata (an OCDBT database takes each key once): the one with the
+    // job's first block, or with no block the one that runs the small jobs.
+    for (const auto& o : job.outputs) job_arrays[j].outputs.push_back(out.create(o, first == 0));
     if (job.chunk_copy) {
       // A chunk-copied job is not split across processes: the one that holds its first block
       // copies every chunk.
@@ -295,7 +299,24 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   result.chunks_copied = chunk_copies.chunks + moved_chunks;
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
-  if (settings.before_index && !settings.before_index()) return result;
+  const bool writes_index = !settings.before_index || settings.before_index();
+  if (!amax.empty() && settings.combine_amax) {
+    std::vector<uint64_t> bits;
+    for (const auto& a : amax)
+      for (float v : a->amax()) bits.push_back(std::bit_cast<uint32_t>(v));
+    const std::vector<uint64_t> maxima = settings.combine_amax(bits);
+    if (maxima.size() != bits.size())
+      fail("internal error: {} amax values combined into {}", bits.size(), maxima.size());
+    size_t next = 0;
+    for (auto& a : amax) {
+      std::vector<float> combined;
+      for (size_t i = 0; i < a->amax().size(); ++i)
+        combined.push_back(std::bit_cast<float>(static_cast<uint32_t>(maxima[next++])));
+      a->fold_in(combined);
+    }
+  }
+  if (out.database && settings.combine_database) settings.combine_database(*out.database);
+  if (!writes_index) return result;
 
   if (out.database) {
     // The database exists only once committed; its values were counted as they were written.

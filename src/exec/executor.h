@@ -13,6 +13,7 @@
 
 #include "exec/output_container.h"
 #include "kvstore/kvstore.h"
+#include "kvstore/ocdbt/ocdbt_writer.h"
 #include "plan/plan.h"
 
 namespace te::exec {
@@ -46,6 +47,19 @@ struct ExecSettings {
   // written; returns whether this process writes them (false: execute returns at once). May
   // throw (then execute throws it).
   std::function<bool()> before_index;
+  // Multi-process runs: called on every process once before_index has returned (every process
+  // has then run its tasks), in this order, before the database commit, the FP8 arrays and the
+  // index are written (by the process whose before_index returned true). May throw; the
+  // database's is last, so that a failure there (on the process that commits) leaves no other
+  // process waiting in a later hook.
+  // With FP8 metadata (plan.fp8_gemms): this process's amax of every generated GEMM, the GEMMs in
+  // plan order and each one's values in order, as the IEEE bit patterns of the floats (they are
+  // non-negative, so they order as their bits); returns the element-wise maxima over every
+  // process, which the FP8 arrays are then made from.
+  std::function<std::vector<uint64_t>(const std::vector<uint64_t>&)> combine_amax;
+  // With OCDBT output: this process's writer of the output database (its values written, not
+  // committed); the caller hands every other process's values to the one that commits.
+  std::function<void(kv::OcdbtWriter&)> combine_database;
 };
 
 struct ExecResult {

@@ -170,15 +170,17 @@ ZarrArray ZarrArray::open_with_metadata(std::shared_ptr<const kv::KvStore> store
 }
 
 ZarrArray ZarrArray::create(std::shared_ptr<kv::KvStore> store, std::string prefix,
-                            ArrayMetadata metadata) {
+                            ArrayMetadata metadata, bool write_metadata) {
   if (metadata.v3) {
     // A zarr3 array: its zarr.json as TensorStore writes it (v3_array_metadata.h made it).
     const std::string key = prefix + "zarr.json";
     metadata.check_sizes(store->describe(key));
-    const std::string text = metadata.v3->to_text();
-    auto sink = store->write(key);
-    sink->write(std::as_bytes(std::span(text)));
-    sink->close();
+    if (write_metadata) {
+      const std::string text = metadata.v3->to_text();
+      auto sink = store->write(key);
+      sink->write(std::as_bytes(std::span(text)));
+      sink->close();
+    }
     std::shared_ptr<const kv::KvStore> reader = store;
     return ZarrArray(std::move(reader), std::move(store), std::move(prefix), std::move(metadata));
   }
@@ -190,10 +192,12 @@ ZarrArray ZarrArray::create(std::shared_ptr<kv::KvStore> store, std::string pref
   metadata.fill_value.assign(metadata.dtype.itemsize, std::byte{0});
   std::string key = prefix + ".zarray";
   metadata.check_sizes(store->describe(key));
-  std::string text = metadata.to_json_string();
-  auto sink = store->write(key);
-  sink->write(std::as_bytes(std::span(text)));
-  sink->close();
+  if (write_metadata) {
+    std::string text = metadata.to_json_string();
+    auto sink = store->write(key);
+    sink->write(std::as_bytes(std::span(text)));
+    sink->close();
+  }
   std::shared_ptr<const kv::KvStore> reader = store;
   return ZarrArray(std::move(reader), std::move(store), std::move(prefix), std::move(metadata));
 }

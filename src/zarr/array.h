@@ -53,8 +53,10 @@ class ZarrArray {
   // With metadata.v3 (zarr3): writes its zarr.json as TensorStore does. Otherwise writes
   // TensorStore's .zarray for `metadata` under `prefix`, normalised to TensorStore's form
   // of a new array (C order, "." separator, null fill value); chunks are written by the writers.
+  // write_metadata false: the same array, its metadata left to another writer (another process of
+  // a distributed run writes it once); only chunks are written through this one.
   static ZarrArray create(std::shared_ptr<kv::KvStore> store, std::string prefix,
-                          ArrayMetadata metadata);
+                          ArrayMetadata metadata, bool write_metadata = true);
 
   const ArrayMetadata& metadata() const { return metadata_; }
   const kv::KvStore& store() const { return *store_; }

@@ -7,6 +7,7 @@
 
 #include "kvstore/ocdbt/format/btree_node.h"
 #include "kvstore/ocdbt/format/envelope.h"
+#include "kvstore/ocdbt/format/varint.h"
 #include "kvstore/ocdbt/ocdbt_store.h"
 #include "util/error.h"
 
@@ -178,6 +179,7 @@ void OcdbtWriter::add_value(const std::string& key, StoredValue value) {
          key.substr(0, 40), base_->location(), kMaxKeyLength, key.size());
   std::lock_guard lock(mutex_);
   if (committed_) fail("cannot write {} after the commit", describe(key));
+  if (sealed_) fail("cannot write {} after its index was exported", describe(key));
   if (!index_.emplace(key, std::move(value)).second)
     fail("cannot write key '{}' to OCDBT {} twice", key, base_->location());
 }
@@ -199,6 +201,168 @@ uint64_t OcdbtWriter::copy_from(const KvStore& src, std::string_view src_key,
   auto sink = write(dst_key);
   pump(*source, *sink);
   return sink->close();
+}
+
+namespace {
+
+// export_index()'s form: the magic, then varints: the number of data files, each file's name
+// (length, bytes); the number of keys, then per key (in key order) its length and bytes, 0 +
+// length + bytes for an inline value or 1 + file number + offset + length for one in a data file.
+constexpr std::string_view kIndexMagic = "te-ckpt OCDBT index 1\n";
+
+void append_text(Bytes& out, std::string_view text) {
+  append_varint(out, text.size());
+  const auto* p = reinterpret_cast<const std::byte*>(text.data());
+  out.insert(out.end(), p, p + text.size());
+}
+
+// Reads an exported index; every read is bounds-checked and names `from` when it fails.
+class IndexReader {
+ public:
+  IndexReader(std::string_view data, std::string_view from, std::string location)
+      : data_(std::as_bytes(std::span(data.data(), data.size()))),
+        from_(from),
+        where_(std::move(location)) {
+    if (data.substr(0, kIndexMagic.size()) != kIndexMagic) bad("it does not start as one");
+    pos_ = kIndexMagic.size();
+  }
+  uint64_t number() {
+    auto v = decode_varint(data_.subspan(pos_), VarintWidth::k64);
+    if (!v) bad(fmt::format("a number at byte {} is cut off or too long", pos_));
+    pos_ += v->length;
+    return v->value;
+  }
+  std::span<const std::byte> bytes() {
+    uint64_t n = number();
+    if (n > data_.size() - pos_) bad(fmt::format("{} bytes at byte {} run past its end", n, pos_));
+    auto out = data_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::string text() {
+    auto b = bytes();
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  bool at_end() const { return pos_ == data_.size(); }
+  [[noreturn]] void bad(const std::string& why) const {
+    fail("the OCDBT key index of {} for {} is malformed: {}", from_, where_, why);
+  }
+
+ private:
+  std::span<const std::byte> data_;
+  std::string from_, where_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string OcdbtWriter::export_index() {
+  {
+    std::lock_guard lock(mutex_);
+    if (committed_ || sealed_)
+      fail("cannot export the index of OCDBT {}: it was already committed or exported",
+           base_->location());
+    if (held_files_ != 0)
+      fail("cannot export the index of OCDBT {}: {} values are still being written",
+           base_->location(), held_files_);
+    if (broken_)
+      fail("cannot export the index of OCDBT {}: a data file could not be written",
+           base_->location());
+    sealed_ = true;
+  }
+  // Every data file closed (fsync and rename) before its values are announced to another writer.
+  for (auto& f : files_)
+    if (f->sink) {
+      f->sink->close();
+      f->sink.reset();
+    }
+  Bytes out(reinterpret_cast<const std::byte*>(kIndexMagic.data()),
+            reinterpret_cast<const std::byte*>(kIndexMagic.data()) + kIndexMagic.size());
+  append_varint(out, files_.size());
+  for (const auto& f : files_) append_text(out, f->key);
+  append_varint(out, index_.size());
+  for (const auto& [key, value] : index_) {
+    append_text(out, key);
+    if (const auto* inline_bytes = std::get_if<Bytes>(&value)) {
+      append_varint(out, 0);
+      append_varint(out, inline_bytes->size());
+      out.insert(out.end(), inline_bytes->begin(), inline_bytes->end());
+    } else {
+      const auto& iv = std::get<IndirectValue>(value);
+      append_varint(out, 1);
+      append_varint(out, iv.file);
+      append_varint(out, iv.offset);
+      append_varint(out, iv.length);
+    }
+  }
+  index_.clear();
+  return std::string(reinterpret_cast<const char*>(out.data()), out.size());
+}
+
+void OcdbtWriter::import_index(std::string_view exported, std::string_view from) {
+  IndexReader in(exported, from, base_->location());
+  // Parsed whole before anything is added, so that a malformed index adds nothing.
+  const uint64_t file_count = in.number();
+  if (file_count > exported.size()) in.bad(fmt::format("{} data files", file_count));
+  std::vector<std::string> names;
+  for (uint64_t i = 0; i < file_count; ++i) {
+    names.push_back(in.text());
+    const std::string& n = names.back();
+    if (n.size() != 34 || n.compare(0, 2, "d/") != 0 ||
+        n.find_first_not_of("0123456789abcdef", 2) != std::string::npos)
+      in.bad(fmt::format("data file name '{}' is not d/<32 hex digits>", printable_key(n)));
+  }
+  const uint64_t key_count = in.number();
+  if (key_count > exported.size()) in.bad(fmt::format("{} keys", key_count));
+  std::vector<std::pair<std::string, StoredValue>> values;
+  values.reserve(key_count);
+  for (uint64_t i = 0; i < key_count; ++i) {
+    std::string key = in.text();
+    if (key.size() > kMaxKeyLength) in.bad(fmt::format("a key of {} bytes", key.size()));
+    if (!values.empty() && key <= values.back().first)
+      in.bad(fmt::format("key '{}' is out of order", printable_key(key)));
+    const uint64_t kind = in.number();
+    if (kind == 0) {
+      auto b = in.bytes();
+      if (b.size() > options_.max_inline_value_bytes)
+        in.bad(fmt::format("the inline value of '{}' has {} bytes (at most {})", printable_key(key),
+                           b.size(), options_.max_inline_value_bytes));
+      values.emplace_back(std::move(key), Bytes(b.begin(), b.end()));
+    } else if (kind == 1) {
+      const uint64_t file = in.number(), offset = in.number(), length = in.number();
+      if (file >= file_count)
+        in.bad(
+            fmt::format("key '{}' names data file {} of {}", printable_key(key), file, file_count));
+      values.emplace_back(std::move(key),
+                          IndirectValue{static_cast<uint32_t>(file), offset, length});
+    } else {
+      in.bad(fmt::format("key '{}' has value kind {}", printable_key(key), kind));
+    }
+  }
+  if (!in.at_end()) in.bad("bytes follow its last key");
+
+  std::lock_guard lock(mutex_);
+  if (committed_ || sealed_)
+    fail("cannot add the index of {} to OCDBT {}: it was already committed or exported", from,
+         base_->location());
+  for (const auto& entry : values) {
+    if (index_.count(entry.first))
+      fail(
+          "cannot add the index of {} to OCDBT {}: key '{}' was written twice, by {} and by "
+          "another writer of the database (every key must be written by one writer)",
+          from, base_->location(), printable_key(entry.first), from);
+  }
+  const auto first_file = static_cast<uint32_t>(files_.size());
+  for (auto& name : names) {
+    auto f = std::make_unique<DataFile>();
+    f->number = static_cast<uint32_t>(files_.size());
+    f->key = std::move(name);  // closed by its own writer: no sink
+    files_.push_back(std::move(f));
+  }
+  for (auto& [key, value] : values) {
+    if (auto* iv = std::get_if<IndirectValue>(&value)) iv->file += first_file;
+    index_.emplace(std::move(key), std::move(value));
+  }
 }
 
 std::optional<uint64_t> OcdbtWriter::size(std::string_view key) const {
@@ -251,6 +415,9 @@ const Manifest& OcdbtWriter::commit() {
            held_files_);
     if (broken_)
       fail("cannot commit OCDBT {}: a data file could not be written", base_->location());
+    if (sealed_)
+      fail("cannot commit OCDBT {}: its index was exported to the writer that commits",
+           base_->location());
     committed_ = true;
   }
   // Values are complete: close every data file still open.

@@ -8,6 +8,13 @@
 // max_decoded_node_bytes and max_node_entries), then manifest.ocdbt last, durably: the database
 // exists only once commit() returns. Memory: one inline buffer per open sink plus the key index.
 // Config as Orbax writes it (orbax-format.md §2.9) unless the options say otherwise.
+//
+// One database written by several processes (a distributed conversion): every process writes its
+// values through an OcdbtWriter of its own on the same database folder (data file names are
+// random, so they never collide); each process except one then calls export_index(), which
+// closes its data files durably and returns its key index, and the one that commits adds every
+// other index with import_index() before commit(). The result is the database one writer would
+// have written with the same values (the data files and their names differ).
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +57,15 @@ class OcdbtWriter : public KvStore {
   // Writes the B+tree and the manifest; afterwards the writer reads like an OcdbtStore.
   const ocdbt::Manifest& commit();
 
+  // Closes every data file (durably: fsync, as every data file is written) and returns the key
+  // index (each key -> its inline bytes, or data file name + offset + length) in a compact
+  // binary form for import_index(). The writer is sealed: no more values, no commit().
+  std::string export_index();
+  // Adds the values of `exported` (another writer's export_index(), its data files in this
+  // writer's database folder) to this writer's index. `from` names the other writer in errors: a
+  // key this writer already holds ("... written twice: by <from> and ...") and a malformed index.
+  void import_index(std::string_view exported, std::string_view from);
+
   struct DataFile;
   struct IndirectValue {
     uint32_t file;
@@ -71,6 +87,7 @@ class OcdbtWriter : public KvStore {
   std::vector<DataFile*> idle_files_;             // open and not held by a sink
   size_t held_files_ = 0;
   bool committed_ = false;
+  bool sealed_ = false;  // export_index() ran: the values belong to the writer that commits
   bool broken_ = false;  // a data file failed to close: its values are lost
   ocdbt::Manifest manifest_;
   std::shared_ptr<OcdbtStore> reader_;
