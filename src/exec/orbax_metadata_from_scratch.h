@@ -32,8 +32,12 @@
 
 namespace te::exec {
 
-// `pax`: the output is a Pax step (list indices, the placeholder `checkpoint`).
+// `pax`: the output is a Pax step (list indices, the placeholder `checkpoint`). `fp8_arrays`: the
+// FP8 metadata arrays already in the database, leaves like any other (a `_sharding` entry
+// replicated on the source's mesh when the legacy step has a `_sharding`, else
+// SingleDeviceSharding).
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                                       const std::filesystem::path& item, bool pax);
+                                       const std::filesystem::path& item, bool pax,
+                                       const std::vector<WrittenArray>& fp8_arrays);
 
 }  // namespace te::exec
