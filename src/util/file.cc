@@ -157,15 +157,25 @@ void FileSink::write(std::span<const std::byte> data) {
   written_ += data.size();
   if (buffer_.size() + data.size() > buffer_.capacity()) flush();
   if (data.size() >= buffer_.capacity()) {
-    write_all(fd_, data, name_);
+    write_to_file(data);
   } else {
     buffer_.insert(buffer_.end(), data.begin(), data.end());
   }
 }
 
 void FileSink::flush() {
-  write_all(fd_, buffer_, name_);
+  write_to_file(buffer_);
   buffer_.clear();
+}
+
+void FileSink::write_to_file(std::span<const std::byte> data) {
+  write_all(fd_, data, name_);
+  in_file_ += data.size();
+  if (in_file_ - writeback_from_ >= kWritebackStep) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(in_file_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = in_file_;
+  }
 }
 
 void FileSink::close() {
