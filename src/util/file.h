@@ -40,6 +40,9 @@ class FileSink : public ByteSink {
   static constexpr uint64_t kWritebackStep = uint64_t{8} << 20;
 
   void write(std::span<const std::byte> data) override;
+  // Appends the whole content of `from` after what was written (copy_file_range, so the file
+  // system may share extents); returns its bytes.
+  uint64_t append_file(const fs::path& from);
   void close();
   const std::string& name() const override { return name_; }
   uint64_t bytes_written() const { return written_; }
@@ -47,6 +50,7 @@ class FileSink : public ByteSink {
  private:
   void flush();
   void write_to_file(std::span<const std::byte> data);
+  void start_writeback_every_step();
   int fd_ = -1;
   std::string name_;
   Bytes buffer_;
