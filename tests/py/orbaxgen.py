@@ -77,7 +77,14 @@ PYTREE_HANDLER = "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTre
 def pax_orbax_name(legacy):
     """The name Orbax gives a Pax TrainState leaf that the non-OCDBT layout names `legacy`:
     list indices are components of their own (`opt_states_0_2.m.x` -> `opt_states.0.2.m.x`,
-    `opt_states_0.no_prefix_2.m.x` -> `opt_states.0.no_prefix.2.m.x`), orbax-format.md §1.3."""
+    `opt_states_0.no_prefix_2.m.x` -> `opt_states.0.no_prefix.2.m.x`), orbax-format.md §1.3.
+    From the code (paxml b397693f, praxis feeaff19, orbax 3ff7b24a): with OCDBT,
+    paxml/checkpoints.py PaxCheckpointHandler.async_save skips _tensorstore_prepare
+    (set_param_names(None)), so names are Orbax's param_name_from_keypath ('.'.join of the key
+    names, _src/tree/utils.py) over the TrainState (paxml/train_states.py: a flax struct, fields
+    step/mdl_vars/opt_states/extra_state, GetAttrKey = key_type 2); opt_states is a list
+    (SequenceKey, key_type 1), praxis sharded_chain's state a tuple (key_type 1),
+    optimizer_prefix_vectorization's 'no_prefix' / 'p#…' keys and NestedMap keys dict keys."""
     parts = legacy.split(".")
     if parts[0].startswith("opt_states_"):
         head = parts[0].split("_")  # opt, states, 0[, 2]
