@@ -12,7 +12,7 @@
 # each followed by sync. Checks that back's state/ equals the source's byte for byte (but
 # state/_sharding, which the Orbax step regenerates with an entry per array), and prints
 # wall seconds and peak RSS (GNU time '%e %M'), the ratio to-ocdbt / to-zarr (the issue's bound:
-# at most 1.10) and each / cp.
+# at most 1.10) and each / cp, for the best round and for the median of the rounds.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -92,6 +92,18 @@ for name in cp to-zarr to-ocdbt back; do
   awk -v n="$name" '$1 == n { if (best == "" || $2 < best) { best = $2; rss = $3 } }
     END { printf "%-9s %7.2f s %7.1f MiB\n", n, best, rss / 1024 }' "$WORK/times"
 done
+echo "=== median wall s over the $ROUNDS rounds (interleaved, the same machine state)"
+for name in cp to-zarr to-ocdbt back; do
+  awk -v n="$name" '$1 == n { print $2 }' "$WORK/times" | sort -g |
+    awk -v n="$name" '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%-9s %7.2f s (min %.2f, max %.2f)\n", n, m, v[1], v[NR] }'
+done
+median() {
+  awk -v n="$1" '$1 == n { print $2 }' "$WORK/times" | sort -g |
+    awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+awk -v z="$(median to-zarr)" -v o="$(median to-ocdbt)" \
+  'BEGIN { printf "median to-ocdbt / to-zarr = %.2f (bound 1.10)\n", o / z }'
 awk '{ if (!($1 in best) || $2 < best[$1]) best[$1] = $2 }
   END {
     printf "to-ocdbt / to-zarr = %.2f (bound 1.10)\n", best["to-ocdbt"] / best["to-zarr"]

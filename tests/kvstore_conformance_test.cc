@@ -192,6 +192,29 @@ TEST_P(KvStoreConformance, CopyFromAnotherStore) {
   EXPECT_EQ(h->reader().size("y/2"), std::optional<uint64_t>(0));
 }
 
+// From a folder of files (zarr chunk files): long values take each store's file fast path
+// (OcdbtWriter: copy_file_range into a data file, after an earlier value in the same file).
+TEST_P(KvStoreConformance, CopyFromAFileStore) {
+  TempDir tmp;
+  FileStore src(tmp.path() / "src");
+  put(src, "a/0.0", random_bytes(200000, 3));
+  put(src, "a/0.1", random_bytes(5000, 4));
+  put(src, "a/.zarray", bytes_of("{}"));  // short: inline in OCDBT
+  auto h = make();
+  put(h->writer(), "before", random_bytes(70000, 5));
+  for (const char* k : {"a/0.0", "a/0.1", "a/.zarray"})
+    EXPECT_EQ(h->writer().copy_from(src, k, std::string("b/") + (k + 2)), *src.size(k)) << k;
+  EXPECT_TE_ERROR(h->writer().copy_from(src, "a/none", "b/none"), "a/none");
+  h->finish();
+  EXPECT_EQ(h->reader().read_all("before"), random_bytes(70000, 5));
+  EXPECT_EQ(h->reader().read_all("b/0.0"), random_bytes(200000, 3));
+  EXPECT_EQ(h->reader().read_all("b/0.1"), random_bytes(5000, 4));
+  EXPECT_EQ(h->reader().read_all("b/.zarray"), bytes_of("{}"));
+  const Bytes small = random_bytes(5000, 4);
+  EXPECT_EQ(h->reader().read_all("b/0.1", {100, 50}),
+            Bytes(small.begin() + 100, small.begin() + 150));
+}
+
 TEST_P(KvStoreConformance, DescribeNamesTheKey) {
   auto h = make();
   put(h->writer(), "k/v", random_bytes(100, 1));

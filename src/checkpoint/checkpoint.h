@@ -70,6 +70,9 @@ struct Checkpoint {
   std::string layout_description;
   fs::path orbax_item;
   bool orbax_placeholder_index = false;  // the item also has a msgpack PLACEHOLDER:// `checkpoint`
+  // The pre-OCDBT Orbax layout: one zarr v2 folder per leaf in the item (`<item>/<name>/`), the
+  // leaves named by the placeholder `checkpoint` (no `_METADATA`, no database).
+  bool orbax_per_array_folders = false;
   // Things Orbax itself tolerates (a missing `_sharding`, `array_metadatas/`, ...): shown by
   // `inspect`, never a reason to refuse.
   std::vector<std::string> notes;

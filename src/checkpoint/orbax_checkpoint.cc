@@ -2,6 +2,7 @@
 
 #include "checkpoint/orbax_consistency.h"
 #include "checkpoint/orbax_layout.h"
+#include "checkpoint/orbax_placeholder_index.h"
 #include "checkpoint/orbax_sharding.h"
 #include "checkpoint/orbax_step_metadata.h"
 #include "checkpoint/orbax_tree_metadata.h"
@@ -71,6 +72,67 @@ bool is_t5x_index_folder(const fs::path& path) {
   }
 }
 
+// Top-level entries copied unchanged (everything but the regenerated step metadata and the
+// items after the primary one).
+void add_other_entries(Checkpoint& ckpt, const OrbaxLayout& layout) {
+  for (const auto& e : layout.other_entries) {
+    if (e != "_CHECKPOINT_METADATA") ckpt.other_entries.push_back(e);
+  }
+  for (size_t i = 1; i < layout.items.size(); ++i)
+    ckpt.other_entries.push_back(layout.items[i].name);
+}
+
+// The pre-OCDBT layout (orbax-format.md §1, §4.5): the msgpack placeholder `checkpoint` names the
+// leaves (PLACEHOLDER://<name>), and each is a zarr v2 folder `<item>/<name>/` with its .zarray.
+void open_per_array_folders(Checkpoint& ckpt, const OrbaxLayout& layout,
+                            const OrbaxItemLayout& item, const FolderListing& listing,
+                            const std::string& item_where) {
+  if (!item.has_placeholder_index) {
+    fail(
+        "{}: an Orbax item with per-array zarr folders but no msgpack `checkpoint` of "
+        "PLACEHOLDER:// leaves ({}); te-ckpt takes the leaves of this pre-OCDBT layout from that "
+        "file",
+        item_where, layout.description());
+  }
+  const fs::path item_dir = item.name.empty() ? ckpt.path : ckpt.path / item.name;
+  const std::string index_where = item_where + "/checkpoint";
+  const auto index = OrbaxPlaceholderIndex::parse(read_file(item_dir / "checkpoint"), index_where);
+  auto store = std::make_shared<const kv::FileStore>(item_dir);
+  for (const auto& leaf : index.leaves()) {
+    const std::string& name = leaf.name;
+    if (name.empty() || name.find("..") != std::string::npos || name.front() == '/' ||
+        name.find('/') != std::string::npos) {
+      fail("{}: leaf PLACEHOLDER://{} does not name an array folder of the item", index_where,
+           name);
+    }
+    const std::string zarray = item.prefix + name + "/.zarray";
+    if (!listing.has(zarray)) {
+      fail(
+          "{}/{}: no .zarray: the array folder of leaf '{}' (named by {}) holds chunk files "
+          "only, so the array's shape and dtype are unknown without it (pre-OCDBT Orbax writes a "
+          ".zarray into every array folder; T5X's tiny_orbax test fixture lacks them because "
+          "T5X keeps it only for format detection)",
+          item_where, name, name, index_where);
+    }
+    const fs::path folder = item_dir / name;
+    zarr::ArrayMetadata metadata =
+        zarr::ArrayMetadata::parse(listing.read(zarray), (folder / ".zarray").string());
+    uint64_t stored = 0;
+    for (const auto& k : store->list(name + "/")) {
+      if (k.key != name + "/.zarray") stored += k.size;
+    }
+    ckpt.arrays.push_back(
+        ArrayEntry{name, std::move(metadata), store, name + "/", folder, std::nullopt, stored});
+  }
+  ckpt.format = format_of(layout.producer);
+  ckpt.layout_description = layout.description();
+  ckpt.orbax_item = item.name;
+  ckpt.array_root = item_dir;
+  ckpt.orbax_placeholder_index = true;
+  ckpt.orbax_per_array_folders = true;
+  add_other_entries(ckpt, layout);
+}
+
 }  // namespace
 
 bool open_orbax_checkpoint(Checkpoint& ckpt) {
@@ -93,11 +155,8 @@ bool open_orbax_checkpoint(Checkpoint& ckpt) {
   }
   const std::string item_where = item->name.empty() ? where : (path / item->name).string();
   if (item->storage == OrbaxStorage::kPerArrayFolders) {
-    fail(
-        "{}: this is an Orbax checkpoint with per-array zarr folders ({}); te-ckpt reads Orbax "
-        "checkpoints whose arrays are in OCDBT (manifest.ocdbt), per-array Orbax folders are not "
-        "supported for conversion yet",
-        item_where, layout.description());
+    open_per_array_folders(ckpt, layout, *item, listing, item_where);
+    return true;
   }
   if (!item->has_tree_metadata) {
     fail(

@@ -213,6 +213,27 @@ std::optional<std::string> OrbaxSharding::derive_entry(const std::string& source
   return python_json_dumps_ascii(desc);
 }
 
+std::optional<std::string> OrbaxSharding::replicated_entry() const {
+  for (const char* wanted : {"SingleDeviceSharding", "NamedSharding"}) {
+    for (const auto& e : entries_) {
+      nlohmann::ordered_json desc;
+      try {
+        desc = nlohmann::ordered_json::parse(e.value);
+      } catch (const nlohmann::json::exception&) {
+        continue;
+      }
+      if (!desc.is_object() || desc.value("sharding_type", nlohmann::ordered_json()) != wanted)
+        continue;
+      if (desc.contains("partition_spec")) {
+        desc["partition_spec"] = nlohmann::ordered_json::array();
+        return python_json_dumps_ascii(desc);
+      }
+      return e.value;
+    }
+  }
+  return std::nullopt;
+}
+
 bool OrbaxSharding::add_derived(const std::string& name, const std::string& source,
                                 const Shape& source_shape, const Shape& new_shape) {
   std::optional<std::string> value = derive_entry(source, source_shape, new_shape);

@@ -60,6 +60,11 @@ class OrbaxSharding {
   // entry exists.
   std::optional<std::string> derive_entry(const std::string& source, const Shape& source_shape,
                                           const Shape& new_shape) const;
+  // The entry text for a new leaf that has no source array (FP8 metadata): the first
+  // SingleDeviceSharding entry, else the first NamedSharding entry with "partition_spec": []
+  // (replicated on that mesh: Orbax reads an empty PartitionSpec as fully replicated); nullopt
+  // when the file has neither.
+  std::optional<std::string> replicated_entry() const;
   // Adds (or replaces) `name` with derive_entry(...); returns false when there was nothing safe
   // to write.
   bool add_derived(const std::string& name, const std::string& source, const Shape& source_shape,

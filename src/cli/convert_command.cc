@@ -360,12 +360,6 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
       fmt::print(stderr, "te-ckpt: warning: {}\n", *w);
     }
   }
-  if (container->is_orbax() && !plan.fp8.modules.empty()) {
-    fail(
-        "{}: FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax "
-        "output ({})",
-        f.input, checkpoint::format_name(container->format));
-  }
   if (f.dry_run) {
     fmt::print("{} {} checkpoint {}: {} -> {}\n", fw_text, checkpoint::format_name(source.format),
                f.input, direction_text, f.output.empty() ? "(no output)" : f.output);

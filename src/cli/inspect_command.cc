@@ -160,6 +160,8 @@ int run_inspect(const std::string& path, bool json) {
   if (json) {
     nlohmann::ordered_json out;
     out["format"] = checkpoint::format_name(c.format);
+    // The pre-OCDBT Orbax layout (per-array folders) is listed here, not as a database.
+    if (!c.layout_description.empty()) out["layout"] = c.layout_description;
     out["arrays"] = nlohmann::ordered_json::array();
     for (const auto& a : c.arrays) {
       out["arrays"].push_back(
@@ -188,6 +190,7 @@ int run_inspect(const std::string& path, bool json) {
   }
   fmt::print("{}: {} checkpoint, {}\n", path, checkpoint::format_name(c.format),
              count_text(c.arrays.size(), "array"));
+  if (!c.layout_description.empty()) fmt::print("layout: {}\n", c.layout_description);
   // Each column as wide as its longest cell, so long shapes and names stay aligned.
   std::vector<std::array<std::string, 6>> rows;
   rows.push_back({"name", "shape", "dtype", "chunks", "codec", "stored"});

@@ -318,27 +318,34 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   if (out.database && settings.combine_database) settings.combine_database(*out.database);
   if (!writes_index) return result;
 
+  // FP8 metadata: arrays of the output's store like any other (into the database before it is
+  // committed), then listed in every index below.
+  auto fp8_arrays = write_fp8_arrays(plan, amax, out.store, container.zarr3, result.warnings);
+  result.fp8_arrays = fp8_arrays.size();
+  for (const auto& a : fp8_arrays) {
+    for (const auto& e : out.store->list(a.first + "/")) {
+      const std::string key = e.key.substr(a.first.size() + 1);
+      if (key != ".zarray" && key != "zarr.json") result.bytes_written += e.size;
+    }
+  }
   if (out.database) {
     // The database exists only once committed; its values were counted as they were written.
     out.database->commit();
     if (container.orbax_from_scratch) {
       write_orbax_metadata_from_scratch(plan, out_dir, container.array_root,
-                                        container.format == Format::kPaxOrbax);
+                                        container.format == Format::kPaxOrbax, fp8_arrays);
     } else {
-      write_orbax_metadata(plan, out_dir);
+      write_orbax_metadata(plan, out_dir, fp8_arrays);
     }
     if (container.format == Format::kPaxOrbax && src.pax_metadata)
-      write_pax_metadata(plan, out_dir, {}, kPaxOcdbtVersion);
+      write_pax_metadata(plan, out_dir, fp8_arrays, kPaxOcdbtVersion);
     return result;
   }
-  auto fp8_arrays = write_fp8_arrays(plan, amax, out.array_root, result.warnings);
-  result.fp8_arrays = fp8_arrays.size();
-  std::error_code ec;
-  for (const auto& a : fp8_arrays) {
-    for (const auto& e : fs::directory_iterator(out.folder(a.first), ec)) {
-      if (e.path().filename() != ".zarray") result.bytes_written += e.file_size(ec);
-    }
+  if (container.orbax_per_array_folders) {
+    write_orbax_folders_index(plan, out_dir, fp8_arrays);
+    return result;
   }
+  std::error_code ec;
   if (container.format == Format::kT5x) {
     write_t5x_index(plan, out_dir, out.inline_store, fp8_arrays);
     result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);

@@ -4,10 +4,10 @@
 
 #include <cstring>
 
-#include "checkpoint/array_folder.h"
 #include "exec/fp8_state.h"
 #include "util/error.h"
 #include "zarr/array.h"
+#include "zarr/v3_array_metadata.h"
 
 namespace te::exec {
 namespace {
@@ -103,7 +103,7 @@ void migrate(Fp8Tensor& t, Fp8MetaFormat from, Fp8MetaFormat to, int64_t n, floa
 
 std::vector<WrittenArray> write_fp8_arrays(
     const plan::Plan& plan, const std::vector<std::unique_ptr<AmaxAccumulator>>& amax,
-    const std::filesystem::path& array_root, std::vector<std::string>& warnings) {
+    const std::shared_ptr<kv::KvStore>& store, bool zarr3, std::vector<std::string>& warnings) {
   std::vector<WrittenArray> written;
   std::vector<std::string> module_warnings;
   const auto f32 = zarr::parse_zarr_dtype("<f4", "FP8 metadata");
@@ -136,9 +136,10 @@ std::vector<WrittenArray> write_fp8_arrays(
       shape.insert(shape.end(), tail.begin(), tail.end());
       Bytes data(values.size() * sizeof(float));
       std::memcpy(data.data(), values.data(), data.size());
-      auto meta = zarr::ArrayMetadata::make(shape, shape, f32, m.codec);
       std::string name = out.array_name(m, leaf);
-      checkpoint::create_array_folder(array_root / name, meta).write_all(data);
+      auto meta = zarr::ArrayMetadata::make(shape, shape, f32, m.codec);
+      if (zarr3) meta = zarr::v3::v3_equivalent_of(meta, name);
+      zarr::ZarrArray::create(store, name + "/", meta).write_all(data);
       written.emplace_back(name, meta);
     };
     if (out.format == Fp8MetaFormat::kTe17) {

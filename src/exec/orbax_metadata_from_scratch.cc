@@ -24,15 +24,17 @@ constexpr const char* kSingleDeviceSharding =
 struct Leaf {
   std::string name;
   zarr::ArrayMetadata metadata;
-  const ArrayEntry* source;  // the array it was made from
+  const ArrayEntry* source;  // the array it was made from; nullptr for FP8 metadata
 };
 
-std::vector<Leaf> output_leaves(const plan::Plan& plan) {
+std::vector<Leaf> output_leaves(const plan::Plan& plan,
+                                const std::vector<WrittenArray>& fp8_arrays) {
   std::vector<Leaf> out;
   for (const auto& job : plan.jobs) {
     for (const auto& o : job.outputs) out.push_back({o.name, o.metadata, job.inputs[0]});
   }
   for (const auto& c : plan.copies) out.push_back({c.target_name, c.metadata(), c.source});
+  for (const auto& [name, metadata] : fp8_arrays) out.push_back({name, metadata, nullptr});
   return out;
 }
 
@@ -89,9 +91,10 @@ bool flatten_before(const std::vector<OrbaxTreeKey>& a, const std::vector<OrbaxT
 }  // namespace
 
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& out_dir,
-                                       const fs::path& item, bool pax) {
+                                       const fs::path& item, bool pax,
+                                       const std::vector<WrittenArray>& fp8_arrays) {
   const fs::path out_item = out_dir / item;
-  auto leaves = output_leaves(plan);
+  auto leaves = output_leaves(plan, fp8_arrays);
   std::sort(leaves.begin(), leaves.end(), [pax](const Leaf& a, const Leaf& b) {
     return flatten_before(key_path(a.name, pax), key_path(b.name, pax));
   });
@@ -116,8 +119,11 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
   auto sharding = OrbaxSharding::parse(std::string("{}"), "the new _sharding");
   for (const auto& l : leaves) {
     std::optional<std::string> entry;
-    if (from)
+    if (from && l.source) {
       entry = from->derive_entry(l.source->name, l.source->metadata.shape, l.metadata.shape);
+    } else if (from) {
+      entry = from->replicated_entry();
+    }
     sharding.set(l.name, entry ? *entry : std::string(kSingleDeviceSharding));
   }
   write_text_file(out_item / "_sharding", sharding.emit());

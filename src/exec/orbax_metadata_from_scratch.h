@@ -23,6 +23,10 @@
 //   Pax's pinned Orbax 0.5.6 reads first.
 // * `<step>/_CHECKPOINT_METADATA`: item_handlers {item: PyTreeCheckpointHandler}, empty metrics,
 //   init and commit time = now; `<step>/commit_success.txt`.
+// Known gap: a legacy Pax step's optimizer leaves keep their legacy names (`opt_states_0_2.m.…`,
+// one dict key), where Pax saving with OCDBT names them `opt_states.0.2.m.…` (list and tuple
+// indices as sequence keys; paxml/checkpoints.py skips _tensorstore_prepare with OCDBT), so Pax's
+// exact tree match on restore would fail for them; mdl_vars and step are named alike in both.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -32,8 +36,12 @@
 
 namespace te::exec {
 
-// `pax`: the output is a Pax step (list indices, the placeholder `checkpoint`).
+// `pax`: the output is a Pax step (list indices, the placeholder `checkpoint`). `fp8_arrays`: the
+// FP8 metadata arrays already in the database, leaves like any other (a `_sharding` entry
+// replicated on the source's mesh when the legacy step has a `_sharding`, else
+// SingleDeviceSharding).
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const std::filesystem::path& out_dir,
-                                       const std::filesystem::path& item, bool pax);
+                                       const std::filesystem::path& item, bool pax,
+                                       const std::vector<WrittenArray>& fp8_arrays);
 
 }  // namespace te::exec

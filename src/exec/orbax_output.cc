@@ -1,5 +1,6 @@
 #include "exec/orbax_output.h"
 
+#include <map>
 #include <set>
 
 #include "checkpoint/orbax_placeholder_index.h"
@@ -15,6 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace te::checkpoint;
 
+// `_CHECKPOINT_METADATA` with a fresh commit time, when the input had one.
+void write_step_metadata(const Checkpoint& src, const fs::path& out_dir);
+
 bool path_is_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
@@ -23,12 +27,13 @@ bool path_is_file(const fs::path& p) {
 // One array of the output and the source array it was made from.
 struct OutputLeaf {
   std::string name;
-  const ArrayEntry* source;
+  const ArrayEntry* source;  // nullptr: an FP8 metadata array (made from no single array)
   zarr::ArrayMetadata metadata;
   bool copied;  // unchanged copy under the same name
 };
 
-std::vector<OutputLeaf> output_leaves(const plan::Plan& plan) {
+std::vector<OutputLeaf> output_leaves(const plan::Plan& plan,
+                                      const std::vector<WrittenArray>& fp8_arrays) {
   std::vector<OutputLeaf> out;
   for (const auto& job : plan.jobs) {
     for (const auto& o : job.outputs) out.push_back({o.name, job.inputs[0], o.metadata, false});
@@ -37,6 +42,7 @@ std::vector<OutputLeaf> output_leaves(const plan::Plan& plan) {
     out.push_back(
         {c.target_name, c.source, c.metadata(), c.target_name == c.source->name && !c.recode_to});
   }
+  for (const auto& [name, metadata] : fp8_arrays) out.push_back({name, nullptr, metadata, false});
   return out;
 }
 
@@ -55,7 +61,7 @@ std::vector<std::vector<std::string>> write_tree_metadata(const std::vector<Outp
   // Value types of the sources, read before their entries go.
   std::map<std::string, std::string> source_type;
   for (const auto& l : leaves) {
-    const OrbaxTreeEntry* e = tree.find(l.source->name);
+    const OrbaxTreeEntry* e = l.source ? tree.find(l.source->name) : nullptr;
     source_type[l.name] = e && !e->value_type().empty() ? e->value_type() : "jax.Array";
   }
   for (const auto& n : removed) tree.remove(n);
@@ -107,7 +113,9 @@ void write_sharding(const std::vector<OutputLeaf>& leaves, const fs::path& in_it
   }
   for (const auto& l : leaves) {
     if (l.copied && source.find(l.name)) continue;
-    auto entry = source.derive_entry(l.source->name, l.source->metadata.shape, l.metadata.shape);
+    auto entry =
+        l.source ? source.derive_entry(l.source->name, l.source->metadata.shape, l.metadata.shape)
+                 : source.replicated_entry();
     if (!entry) return;  // no safe entry for this array: no file at all (see the header)
     out.set(l.name, *entry);
   }
@@ -127,7 +135,8 @@ void write_array_metadatas(const std::vector<OutputLeaf>& leaves, const fs::path
   }
   for (const auto& l : leaves) {
     if (l.copied && source.find(l.name)) continue;
-    auto from = source.find(l.source->name);
+    std::optional<OrbaxArrayMetadataEntry> from;
+    if (l.source) from = source.find(l.source->name);
     out.set({l.name, l.metadata.stored_chunk_shape(), l.metadata.chunks,
              from ? from->ext_metadata : nlohmann::ordered_json(nullptr)});
   }
@@ -137,23 +146,57 @@ void write_array_metadatas(const std::vector<OutputLeaf>& leaves, const fs::path
 
 }  // namespace
 
-void write_orbax_metadata(const plan::Plan& plan, const fs::path& out_dir) {
+void write_orbax_metadata(const plan::Plan& plan, const fs::path& out_dir,
+                          const std::vector<WrittenArray>& fp8_arrays) {
   const Checkpoint& src = *plan.source;
   const fs::path out_item = out_dir / src.orbax_item;
-  const auto leaves = output_leaves(plan);
+  const auto leaves = output_leaves(plan, fp8_arrays);
   const auto paths = write_tree_metadata(leaves, src.array_root, out_item);
   if (src.orbax_placeholder_index) write_placeholder_index(paths, src.array_root, out_item);
   write_sharding(leaves, src.array_root, out_item);
   write_array_metadatas(leaves, src.array_root, out_item);
+  write_step_metadata(src, out_dir);
+  if (!path_is_file(out_dir / "commit_success.txt")) {
+    write_text_file(out_dir / "commit_success.txt", "Checkpoint commit was successful.");
+  }
+}
+
+void write_orbax_folders_index(const plan::Plan& plan, const fs::path& out_dir,
+                               const std::vector<WrittenArray>& fp8_arrays) {
+  const Checkpoint& src = *plan.source;
+  const fs::path file = src.array_root / "checkpoint";
+  auto index = OrbaxPlaceholderIndex::parse(read_file(file), file.string());
+  std::map<std::string, std::vector<std::string>> path_of;
+  for (auto& leaf : index.leaves()) path_of[leaf.name] = leaf.path;
+  std::vector<std::vector<std::string>> paths;
+  for (const auto& l : output_leaves(plan, fp8_arrays)) {
+    if (auto it = path_of.find(l.name); it != path_of.end()) {
+      paths.push_back(it->second);
+      continue;
+    }
+    std::vector<std::string> path;
+    size_t start = 0;
+    for (size_t dot; (dot = l.name.find('.', start)) != std::string::npos; start = dot + 1)
+      path.push_back(l.name.substr(start, dot - start));
+    path.push_back(l.name.substr(start));
+    paths.push_back(std::move(path));
+  }
+  index.rewrite(paths);
+  write_file(out_dir / src.orbax_item / "checkpoint", index.encode());
+  write_step_metadata(src, out_dir);
+}
+
+namespace {
+
+void write_step_metadata(const Checkpoint& src, const fs::path& out_dir) {
   const fs::path step_metadata = src.path / "_CHECKPOINT_METADATA";
   if (path_is_file(step_metadata)) {
     auto md = OrbaxCheckpointMetadata::parse(read_file(step_metadata), step_metadata.string());
     md.set_commit_timestamp_nsecs(unix_time_nsecs());
     write_text_file(out_dir / "_CHECKPOINT_METADATA", md.emit());
   }
-  if (!path_is_file(out_dir / "commit_success.txt")) {
-    write_text_file(out_dir / "commit_success.txt", "Checkpoint commit was successful.");
-  }
 }
+
+}  // namespace
 
 }  // namespace te::exec

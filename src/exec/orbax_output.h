@@ -10,12 +10,27 @@
 // output arrays (when the input had one), `_CHECKPOINT_METADATA` with a fresh commit time (when
 // the input had one), the msgpack placeholder `checkpoint` with the same tree as the new
 // `_METADATA` (when the input had one: Orbax < 0.5.21 needs it) and `commit_success.txt`.
+// FP8 metadata arrays (`fp8_arrays`, already in the database) are leaves like any other: value
+// type jax.Array, a `_sharding` entry replicated on the input's mesh
+// (OrbaxSharding::replicated_entry; they are a few floats per GEMM, and TE restores them
+// replicated), no ext_metadata in array_metadatas.
 #include <filesystem>
+#include <vector>
 
+#include "exec/fp8_arrays.h"
 #include "plan/plan.h"
 
 namespace te::exec {
 
-void write_orbax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir);
+void write_orbax_metadata(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                          const std::vector<WrittenArray>& fp8_arrays);
+
+// The index of a pre-OCDBT Orbax output (Checkpoint::orbax_per_array_folders, written back in its
+// own layout): `<item>/checkpoint`, the input's placeholder tree rewritten to exactly the output's
+// arrays (a kept leaf keeps its key path; a new one is its name split at '.'), and
+// `_CHECKPOINT_METADATA` with a fresh commit time when the input had one. The arrays are the
+// folders `<item>/<name>/`.
+void write_orbax_folders_index(const plan::Plan& plan, const std::filesystem::path& out_dir,
+                               const std::vector<WrittenArray>& fp8_arrays);
 
 }  // namespace te::exec

@@ -39,7 +39,8 @@ OutputContainer same_container(const checkpoint::Checkpoint& source) {
   if (source.format == Format::kPaxLayout1) c.array_root = "state";
   if (checkpoint::is_orbax_format(source.format)) {
     c.array_root = source.orbax_item;
-    c.ocdbt = true;
+    c.ocdbt = !source.orbax_per_array_folders;
+    c.orbax_per_array_folders = source.orbax_per_array_folders;
   }
   return c;
 }
@@ -84,6 +85,10 @@ OutputContainer choose_output_container(const checkpoint::Checkpoint& source,
       if (orbax_in) {
         OutputContainer c = same_container(source);
         c.zarr3 = false;
+        // A pre-OCDBT input has no _METADATA to rewrite: the Orbax metadata is made anew.
+        c.ocdbt = true;
+        c.orbax_per_array_folders = false;
+        c.orbax_from_scratch = source.orbax_per_array_folders;
         return c;
       }
       OutputContainer c;
@@ -135,6 +140,15 @@ std::string OutputContainer::describe(const std::string& output) const {
     case Format::kT5xOrbax:
     case Format::kPaxOrbax:
     case Format::kOrbax:
+      if (orbax_per_array_folders) {
+        return fmt::format(
+            "{}Orbax without OCDBT (the pre-OCDBT layout), zarr v2 folders: arrays in "
+            "{}/<name>/, index {}/checkpoint (msgpack PLACEHOLDER:// leaves)",
+            format == Format::kT5xOrbax   ? "T5X, "
+            : format == Format::kPaxOrbax ? "Pax, "
+                                          : "",
+            root, root);
+      }
       return fmt::format(
           "{}, {}: arrays in one OCDBT database {}/ (manifest.ocdbt, d/), {}/_METADATA, "
           "_sharding, array_metadatas/process_0, {}/_CHECKPOINT_METADATA, commit_success.txt{}{}",

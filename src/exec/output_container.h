@@ -3,7 +3,8 @@
 // its arrays go inside the output folder, and whether they go into one OCDBT database. Chosen
 // from the input's format and the flag, before anything is written (plan and --dry-run show it).
 //
-//   keep         the input's own container (the default)
+//   keep         the input's own container (the default; a pre-OCDBT Orbax step keeps its
+//                per-array folders and placeholder `checkpoint`)
 //   zarr         per-array zarr v2 folders with the framework's own index: T5X `checkpoint_<N>/`
 //                (array folders + msgpack `checkpoint`), Pax `checkpoint_%08d/state/` +
 //                `metadata/metadata` version 1.1
@@ -32,6 +33,9 @@ struct OutputContainer {
   // "state" (Pax layout 1, Orbax T5X and Pax), the item of a generic Orbax step.
   std::filesystem::path array_root;
   bool ocdbt = false;  // arrays in one OCDBT database at array_root (the Orbax item)
+  // The pre-OCDBT Orbax layout kept (--output-format=keep of such an input): one zarr v2 folder
+  // per array in the item, the msgpack placeholder `checkpoint` as the index (ocdbt false).
+  bool orbax_per_array_folders = false;
   bool zarr3 = false;  // the arrays are zarr3 (ocdbt-zarr3, or a zarr3 Orbax input kept)
   // The Orbax metadata (_METADATA, _sharding, array_metadatas/, _CHECKPOINT_METADATA) is written
   // from scratch: the input is not an Orbax checkpoint.

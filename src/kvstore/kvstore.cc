@@ -1,6 +1,7 @@
 #include "kvstore/kvstore.h"
 
 #include "util/error.h"
+#include "util/file.h"
 
 namespace te::kv {
 
@@ -18,6 +19,16 @@ Bytes KvStore::read_all(std::string_view key, ByteRange range) const {
 
 std::unique_ptr<ValueSink> KvStore::write(std::string_view key, WriteOptions) {
   fail("cannot write {}: the store is read-only", describe(key));
+}
+
+uint64_t ValueSink::append_file(const std::filesystem::path& path) {
+  auto source = open_file_source(path);
+  uint64_t total = 0;
+  for (auto piece = source->next(); !piece.empty(); piece = source->next()) {
+    write(piece);
+    total += piece.size();
+  }
+  return total;
 }
 
 uint64_t KvStore::copy_from(const KvStore& src, std::string_view src_key,

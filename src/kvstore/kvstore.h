@@ -8,6 +8,7 @@
 // distinct keys from many threads are safe; writes of distinct keys from many threads are safe,
 // also while other keys are read. Writing the same key from two threads at once is undefined.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct WriteOptions {
 class ValueSink : public ByteSink {
  public:
   virtual uint64_t close() = 0;
+  // Appends the whole content of the local file `path` (as write() would); returns its bytes.
+  // The default reads and writes; a file store's sink copies in the kernel (copy_file_range).
+  virtual uint64_t append_file(const std::filesystem::path& path);
 };
 
 class KvStore {

@@ -157,15 +157,67 @@ void FileSink::write(std::span<const std::byte> data) {
   written_ += data.size();
   if (buffer_.size() + data.size() > buffer_.capacity()) flush();
   if (data.size() >= buffer_.capacity()) {
-    write_all(fd_, data, name_);
+    write_to_file(data);
   } else {
     buffer_.insert(buffer_.end(), data.begin(), data.end());
   }
 }
 
 void FileSink::flush() {
-  write_all(fd_, buffer_, name_);
+  write_to_file(buffer_);
   buffer_.clear();
+}
+
+uint64_t FileSink::append_file(const fs::path& from) {
+  flush();
+  int in = open_or_fail(from, O_RDONLY, "open");
+  uint64_t total = 0;
+  bool use_copy_range = true;
+  std::byte buf[1 << 16];
+  try {
+    for (;;) {
+      ssize_t n;
+      if (use_copy_range) {
+        n = ::copy_file_range(in, nullptr, fd_, nullptr, 1 << 30, 0);
+        if (n < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
+          use_copy_range = false;
+          continue;
+        }
+      } else {
+        n = ::read(in, buf, sizeof buf);
+        if (n > 0) write_all(fd_, {buf, static_cast<size_t>(n)}, name_);
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail_errno("copy into", name_);
+      }
+      if (n == 0) break;
+      total += static_cast<uint64_t>(n);
+    }
+  } catch (...) {
+    ::close(in);
+    throw;
+  }
+  ::close(in);
+  written_ += total;
+  in_file_ += total;
+  start_writeback_every_step();
+  return total;
+}
+
+void FileSink::start_writeback_every_step() {
+  if (in_file_ - writeback_from_ >= kWritebackStep) {
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(in_file_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = in_file_;
+  }
+}
+
+void FileSink::write_to_file(std::span<const std::byte> data) {
+  write_all(fd_, data, name_);
+  in_file_ += data.size();
+  start_writeback_every_step();
 }
 
 void FileSink::close() {

@@ -303,10 +303,6 @@ class BadInputTest(unittest.TestCase):
         self.check("format-only-compressor", ["convert", "--input-path", self.src, "--output-path",
                                               self.out, "--output-format=ocdbt", "--compressor=gzip"])
 
-    def test_output_ocdbt_fp8(self):
-        self.t5x()
-        self.convert("output-ocdbt-fp8", "--output-format=ocdbt", "--gen-fp8-meta", flags=T5X)
-
     def orbax_pax(self, step_name="checkpoint_00000001", zarr3=None):
         """The Pax OCDBT variant of the example model (independent writer); self.src is its step."""
         legacy = os.path.join(self.dir, "legacy")

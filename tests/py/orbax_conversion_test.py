@@ -268,20 +268,6 @@ class OrbaxConversionTest(unittest.TestCase):
         self.run_ok("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"), "--output-format=ocdbt")
         self.assertTrue(os.path.exists(os.path.join(out, "state", "manifest.ocdbt")))
 
-    # ------------------------------------------------------------------ refusals
-    def test_fp8_generation_is_refused_for_orbax(self):
-        m = paxgen.Model(L=2, N=4, H=4, E=16, F=32, layout="1.x")
-        legacy = os.path.join(self.dir, "legacy", "checkpoint_00000001")
-        paxgen.write(paxgen.make_pax(m, 0), legacy)
-        src = os.path.join(self.dir, "orbax", "checkpoint_00000001")
-        orbaxgen.pax_to_orbax(legacy, src)
-        out = os.path.join(self.dir, "out")
-        p = zarrio.run("convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"),
-                       "--gen-fp8-meta", check=False)
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("not supported yet for Orbax", p.stderr)
-        self.assertFalse(os.path.exists(out))
-
 
 if __name__ == "__main__":
     unittest.main()

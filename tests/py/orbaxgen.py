@@ -77,7 +77,14 @@ PYTREE_HANDLER = "orbax.checkpoint._src.handlers.pytree_checkpoint_handler.PyTre
 def pax_orbax_name(legacy):
     """The name Orbax gives a Pax TrainState leaf that the non-OCDBT layout names `legacy`:
     list indices are components of their own (`opt_states_0_2.m.x` -> `opt_states.0.2.m.x`,
-    `opt_states_0.no_prefix_2.m.x` -> `opt_states.0.no_prefix.2.m.x`), orbax-format.md §1.3."""
+    `opt_states_0.no_prefix_2.m.x` -> `opt_states.0.no_prefix.2.m.x`), orbax-format.md §1.3.
+    From the code (paxml b397693f, praxis feeaff19, orbax 3ff7b24a): with OCDBT,
+    paxml/checkpoints.py PaxCheckpointHandler.async_save skips _tensorstore_prepare
+    (set_param_names(None)), so names are Orbax's param_name_from_keypath ('.'.join of the key
+    names, _src/tree/utils.py) over the TrainState (paxml/train_states.py: a flax struct, fields
+    step/mdl_vars/opt_states/extra_state, GetAttrKey = key_type 2); opt_states is a list
+    (SequenceKey, key_type 1), praxis sharded_chain's state a tuple (key_type 1),
+    optimizer_prefix_vectorization's 'no_prefix' / 'p#…' keys and NestedMap keys dict keys."""
     parts = legacy.split(".")
     if parts[0].startswith("opt_states_"):
         head = parts[0].split("_")  # opt, states, 0[, 2]
@@ -256,3 +263,36 @@ def t5x_to_orbax(ckpt, step_dir, scratch, legacy_dir=None, zarr3=None):
     write_step_metadata(step_dir, {"state": PYTREE_HANDLER, "dataset": "t5x.checkpoints.DatasetCheckpointHandler"})
     shutil.rmtree(scratch, ignore_errors=True)
     return sorted(folders)
+
+
+def t5x_to_orbax_folders(ckpt, step_dir, legacy_dir):
+    """A t5xgen Checkpoint written in the pre-OCDBT Orbax layout (orbax-format.md §1, §4.5):
+    `checkpoint_<N>/state/` holds one zarr v2 folder per leaf, named by the leaf's dotted name, and
+    the msgpack `checkpoint` of the nested tree with every leaf PLACEHOLDER://<name>; no
+    `_METADATA`, no database, no `_CHECKPOINT_METADATA` (Orbax before 0.4 wrote none). Array
+    leaves are copied from `legacy_dir` (the same Checkpoint in the legacy layout) byte for byte,
+    inline leaves become small raw zarr arrays. Returns the leaf names."""
+    import msgpack
+    item = os.path.join(step_dir, "state")
+    os.makedirs(item)
+    tree, names = {}, []
+    for name, leaf in sorted(ckpt.leaves.items()):
+        folder = os.path.join(item, name)
+        if isinstance(leaf, t5xgen.ArrayLeaf):
+            shutil.copytree(os.path.join(legacy_dir, name), folder)
+        elif isinstance(leaf, t5xgen.InlineLeaf):
+            zarrio.write_array(folder, np.asarray(leaf.data), t5xgen.NAME_TO_ZARR[leaf.dtype], compressor=None)
+        else:
+            continue
+        keys = name.split(".")
+        node = tree
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = "PLACEHOLDER://" + name
+        names.append(name)
+    with open(os.path.join(item, "checkpoint"), "wb") as f:
+        f.write(msgpack.packb(tree, use_bin_type=True))
+    os.makedirs(os.path.join(step_dir, "dataset"))
+    with open(os.path.join(step_dir, "dataset", "train_ds-000-of-001.index"), "wb") as f:
+        f.write(b"tf.data iterator state\x00\x01")
+    return names

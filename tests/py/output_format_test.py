@@ -364,9 +364,6 @@ class OutputFormatTest(unittest.TestCase):
         self.run_fails("a format-only conversion (--output-format=ocdbt without --direction) copies",
                        "convert", "--input-path", src, "--output-path", out, "--output-format=ocdbt",
                        "--compressor=gzip")
-        self.run_fails("FP8 metadata (--gen-fp8-meta, --direction=te2te) is not supported yet for Orbax output",
-                       "convert", "--input-path", src, "--output-path", out, *m.flags("fw2te"),
-                       "--output-format=ocdbt", "--gen-fp8-meta")
         layout0 = self.path("layout0")
         paxgen.write(paxgen.make_pax(paxgen.variant(m, layout="0.0"), 0), layout0)
         self.run_fails("a Pax layout 0.0 folder has no metadata/metadata", "convert", "--input-path",

@@ -83,6 +83,7 @@ class FileValueSink : public ValueSink {
     }
   }
   void write(std::span<const std::byte> data) override { sink_->write(data); }
+  uint64_t append_file(const fs::path& path) override { return sink_->append_file(path); }
   const std::string& name() const override { return sink_->name(); }
   uint64_t close() override {
     sink_->close();

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "kvstore/file/file_store.h"
 #include "kvstore/ocdbt/format/btree_node.h"
 #include "kvstore/ocdbt/format/envelope.h"
 #include "kvstore/ocdbt/format/varint.h"
@@ -190,6 +191,27 @@ std::unique_ptr<ValueSink> OcdbtWriter::write(std::string_view key, WriteOptions
 
 uint64_t OcdbtWriter::copy_from(const KvStore& src, std::string_view src_key,
                                 std::string_view dst_key) {
+  if (auto* files = dynamic_cast<const FileStore*>(&src)) {
+    // A file (a zarr folder's chunk) longer than an inline value: appended to a data file in
+    // the kernel (copy_file_range), as the folder output copies its files.
+    auto n = files->size(src_key);
+    if (n && *n > options_.max_inline_value_bytes) {
+      DataFile* file = acquire_data_file();
+      const uint64_t offset = file->size;
+      uint64_t length = 0;
+      try {
+        length = file->sink->append_file(files->path_of(src_key));
+      } catch (...) {
+        release_data_file(file);  // its partial bytes stay unreferenced, as an abandoned value's
+        throw;
+      }
+      file->size += length;
+      const uint32_t number = file->number;
+      release_data_file(file);
+      add_value(std::string(dst_key), IndirectValue{number, offset, length});
+      return length;
+    }
+  }
   auto* ocdbt = dynamic_cast<const OcdbtStore*>(&src);
   const OcdbtStore::Entry* e = ocdbt ? ocdbt->find(src_key) : nullptr;
   if (!e) return KvStore::copy_from(src, src_key, dst_key);

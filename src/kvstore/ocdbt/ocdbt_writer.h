@@ -48,7 +48,8 @@ class OcdbtWriter : public KvStore {
   std::vector<KeyEntry> list(std::string_view prefix = "") const override;
   // Each key once; the value is part of the database when its sink's close() returns.
   std::unique_ptr<ValueSink> write(std::string_view key, WriteOptions options = {}) override;
-  // From an OcdbtStore: the stored bytes by their location, inline values without a read.
+  // From an OcdbtStore: the stored bytes by their location, inline values without a read. From a
+  // FileStore: a value longer than an inline one is appended to a data file by copy_file_range.
   uint64_t copy_from(const KvStore& src, std::string_view src_key,
                      std::string_view dst_key) override;
   std::string describe(std::string_view key) const override;
