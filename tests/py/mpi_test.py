@@ -279,6 +279,14 @@ class MpiTest(unittest.TestCase):
         flags = ["--fw=t5x", "--direction=fw2te", *m.cli(), "--gen-fp8-meta", "--fp8-meta-format=te2.3"]
         self.same_under_every_rank_count(src, flags, "t5x-fp8")
 
+    def test_pax_gen_fp8_meta_into_one_ocdbt_database(self):
+        # The FP8 arrays, made from amax reduced over the ranks, go into the merged database and
+        # every Orbax metadata file lists them.
+        m = Model(chunking="multi", repeat=True, L=3, layout="1.x")
+        src = self.pax_legacy_step(m, seed=10)
+        self.same_under_every_rank_count(src, [*m.flags("fw2te"), "--gen-fp8-meta", "--output-format=ocdbt"],
+                                         "fp8-ocdbt", self.STEP, output_view)
+
     def test_pax_te2te_migration(self):
         # The source's FP8 arrays are read and rewritten by the rank that writes the index.
         m = Model(chunking="multi", repeat=True, L=3)
