@@ -12,6 +12,9 @@
 #include "test_util.h"
 #include "transform/pattern.h"
 #include "util/strided_copy.h"
+#include "zarr/v3_array_metadata.h"
+#include "zarr/v3_codecs.h"
+#include "zarr/v3_metadata.h"
 
 namespace te::plan {
 namespace {
@@ -296,6 +299,37 @@ TEST(ChunkCopy, DtypeByteOrderCodecLevelAndFillMustAgree) {
   zero.fill_value = bytes_of({0, 0});
   zero.fill_value_is_null = false;
   EXPECT_FALSE(job(zero, meta_of({4, 1, 3}, {2, 1, 3})));
+}
+
+TEST(ChunkCopy, Zarr3ArraysTakePartThroughPlainPayloads) {
+  std::map<std::string, int64_t> sizes{{"e", 4}, {"f", 3}};
+  auto job = [&](zarr::ArrayMetadata in, zarr::ArrayMetadata out) {
+    Rearrangement r = compile({{"e f"}, {"e 1 f"}, sizes, {}, {}});
+    return chunk_copy_obstacle(r, {std::move(in)}, {std::move(out)});
+  };
+  auto zstd3 = zarr::make_zstd_codec(3);
+  const auto v2_in = meta_of({4, 3}, {2, 3}, 'C', zstd3);
+  const auto v2_out = meta_of({4, 1, 3}, {2, 1, 3}, 'C', zstd3);
+  const auto v3_in = zarr::v3::v3_equivalent_of(v2_in, "in");
+  const auto v3_out = zarr::v3::v3_equivalent_of(v2_out, "out");
+  // Orbax's form (sharding_indexed, bytes little + zstd): v2 <-> zarr3 and zarr3 -> zarr3.
+  EXPECT_FALSE(job(v3_in, v3_out));
+  EXPECT_FALSE(job(v2_in, v3_out));
+  EXPECT_FALSE(job(v3_in, v2_out));
+  // Another level is another codec, as for zarr v2.
+  auto level = job(v3_in, zarr::v3::v3_equivalent_of(
+                              meta_of({4, 1, 3}, {2, 1, 3}, 'C', zarr::make_zstd_codec(1)), "o"));
+  ASSERT_TRUE(level);
+  EXPECT_NE(level->find("codec differs"), std::string::npos) << *level;
+  // A crc32c after the inner compression: the stored bytes are not the compressor's output.
+  zarr::v3::V3Metadata checked = *v3_in.v3;
+  const zarr::v3::ShardingConfig old = *checked.codecs.codecs[0].sharding;
+  zarr::v3::CodecChain inner = *old.codecs;
+  inner.codecs.push_back(zarr::v3::crc32c_codec());
+  checked.codecs.codecs[0] = zarr::v3::sharding_codec(old.chunk_shape, inner, *old.index_codecs);
+  auto crc = job(zarr::v3::array_metadata_of(checked, "in"), v3_out);
+  ASSERT_TRUE(crc);
+  EXPECT_NE(crc->find("crc32c"), std::string::npos) << *crc;
 }
 
 }  // namespace

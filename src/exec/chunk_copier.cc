@@ -43,8 +43,13 @@ void copy_chunk(const plan::TransformJob& job, const JobArrays& arrays, kv::KvSt
     amax->observe(data, out.metadata().dtype, box.start.empty() ? 0 : box.start[0],
                   box.size.empty() ? 1 : box.size[0]);
   }
-  const std::string from = in.chunk_key(src.chunk);
-  if (in.store().size(from)) {
+  if (in.metadata().is_zarr3() || out.metadata().is_zarr3()) {
+    // An inner chunk of a shard, or into a shard of its own: the compressed bytes, through memory.
+    if (auto payload = in.read_payload(src.chunk)) {
+      counters.stored_bytes += out.write_payload(chunk, *payload);
+      counters.chunks += 1;
+    }
+  } else if (const std::string from = in.chunk_key(src.chunk); in.store().size(from)) {
     counters.stored_bytes += out_store.copy_from(in.store(), from, out.chunk_key(chunk));
     counters.chunks += 1;
   }
@@ -62,9 +67,11 @@ std::vector<TaskGroup> chunk_copy_tasks(const plan::TransformJob& job, const Job
     const Shape grid = m.grid_shape();
     const int64_t count = num_elements(grid);
     if (count <= 0) continue;
-    // A copy holds no chunk in memory (unless decoded for max|W|) and costs far less per byte
-    // than decoding and encoding.
-    const uint64_t held = amax && o == 0 ? m.chunk_bytes() : 0;
+    // A copy holds no chunk in memory (unless decoded for max|W|, or a zarr3 payload, at most a
+    // chunk's bytes) and costs far less per byte than decoding and encoding.
+    bool zarr3 = m.is_zarr3();
+    for (const auto* in : job.inputs) zarr3 = zarr3 || in->metadata.is_zarr3();
+    const uint64_t held = (amax && o == 0) || zarr3 ? m.chunk_bytes() : 0;
     const uint64_t cost = m.chunk_bytes() / 8;
     auto make = [&job, &arrays, &out_store, amax, &counters, o, grid, held, cost](uint64_t index) {
       return Task{held, cost, [&job, &arrays, &out_store, amax, &counters, o, grid, index] {

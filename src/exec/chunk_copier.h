@@ -1,9 +1,11 @@
 #pragma once
 // Runs a TransformJob that the planner marked chunk_copy: every output chunk is the stored value
 // of one input chunk (plan/chunk_copy.h), copied under the output chunk's key through
-// KvStore::copy_from (file to file: copy_file_range; OCDBT: the stored bytes), never decoded. A
-// missing input chunk leaves the output chunk missing (the fill values agree). With FP8 metadata
-// generation the input chunk is also decoded once, for max|W|, and still copied.
+// KvStore::copy_from (file to file: copy_file_range; OCDBT: the stored bytes), never decoded; a
+// zarr3 chunk (an inner chunk of a shard, or into a shard of its own) as its payload
+// (zarr/chunk_payload.h), held in memory while it moves. A missing input chunk leaves the output
+// chunk missing (the fill values agree). With FP8 metadata generation the input chunk is also
+// decoded once, for max|W|, and still copied.
 #include <atomic>
 #include <cstdint>
 #include <vector>

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "zarr/chunk_payload.h"
+
 namespace te::plan {
 namespace {
 
@@ -76,9 +78,10 @@ std::optional<std::string> chunk_copy_obstacle(const Rearrangement& r,
   }
   for (const auto* list : {&inputs, &outputs}) {
     for (const auto& m : *list) {
-      // A zarr3 chunk is an inner chunk of a shard (a byte range of a stored value), or a value
-      // under another key encoding: not copied by key (yet).
-      if (m.is_zarr3()) return std::string("zarr3 arrays");
+      // A zarr3 chunk is an inner chunk of a shard (a byte range of a stored value) or a value:
+      // copied as its payload (zarr/chunk_payload.h), which must be plain compressor output.
+      if (!m.is_zarr3()) continue;
+      if (auto why = zarr::payload_form_obstacle(m)) return *why;
     }
   }
   const zarr::ArrayMetadata& first = inputs[0];

@@ -17,7 +17,10 @@
 // ext > 1 come in the same memory order. Their encoded bytes are then interchangeable iff dtype
 // (byte order included) and codec (with every parameter, level included) agree. A missing input
 // chunk leaves the output chunk missing: both arrays' fill values must then be the same bytes.
-// zarr3 arrays are never copied this way (an executor chunk may be an inner chunk of a shard).
+// zarr3 arrays take part through their payloads (zarr/chunk_payload.h: an executor chunk is an
+// inner chunk of a shard, moved as its compressed bytes), when those are plain compressor output;
+// their `codec` member is the v2 form of the inner compression, so the codec check above covers
+// a zarr v2 <-> zarr3 pair as well.
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,5 +1,8 @@
 #include "plan/zarr_version.h"
 
+#include <fmt/format.h>
+
+#include "plan/chunk_copy.h"
 #include "zarr/v3_array_metadata.h"
 
 namespace te::plan {
@@ -18,14 +21,22 @@ std::optional<zarr::ArrayMetadata> in_version(const zarr::ArrayMetadata& m, bool
 
 void retarget_zarr_version(Plan& plan, bool zarr3, bool inline_in_index) {
   for (auto& job : plan.jobs) {
+    bool changed = false;
     for (auto& o : job.outputs) {
       if (o.is_inline && inline_in_index) continue;
       if (auto m = in_version(o.metadata, zarr3, o.name)) {
         o.metadata = std::move(*m);
-        // Its chunks are encoded anew (plan/chunk_copy.h judged the other version).
-        job.chunk_copy = false;
-        job.reencode_reason = zarr3 ? "written as zarr3" : "written as zarr v2";
+        changed = true;
       }
+    }
+    if (!changed || !job.chunk_copy) continue;
+    // A copy in the other version too when the payloads carry over (plan/chunk_copy.h).
+    std::vector<zarr::ArrayMetadata> in_meta, out_meta;
+    for (const auto* in : job.inputs) in_meta.push_back(in->metadata);
+    for (const auto& o : job.outputs) out_meta.push_back(o.metadata);
+    if (auto why = chunk_copy_obstacle(job.rearrangement, in_meta, out_meta)) {
+      job.chunk_copy = false;
+      job.reencode_reason = fmt::format("written as {}: {}", zarr3 ? "zarr3" : "zarr v2", *why);
     }
   }
   for (auto& c : plan.copies) {

@@ -59,6 +59,12 @@ std::string version(const ArrayMetadata& m) {
 
 }  // namespace
 
+std::optional<std::string> payload_form_obstacle(const ArrayMetadata& m) {
+  const PayloadForm f = form_of(m);
+  if (f.obstacle.empty()) return std::nullopt;
+  return fmt::format("{} with {}", version(m), f.obstacle);
+}
+
 std::optional<std::string> payload_obstacle(const ArrayMetadata& from, const ArrayMetadata& to) {
   if (!(from.dtype == to.dtype)) {
     return fmt::format("the dtype differs: {} here, {} there", from.dtype.zarr, to.dtype.zarr);

@@ -18,6 +18,9 @@
 
 namespace te::zarr {
 
+// Why the payloads of `m` are not one compressor's plain output ("a transpose codec"), or nullopt.
+std::optional<std::string> payload_form_obstacle(const ArrayMetadata& m);
+
 // Why executor chunks of `from` cannot be moved into `to` as payloads ("the compression differs:
 // zstd here, gzip there"), or nullopt when they can.
 std::optional<std::string> payload_obstacle(const ArrayMetadata& from, const ArrayMetadata& to);

@@ -14,6 +14,7 @@ Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v orbax_zarr3_conver
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +55,14 @@ def zarr3_values(keys, scratch):
 def legacy_values(folder):
     arr, zdt = zarrio.read_array(folder)
     return arr, orbaxgen.zarr3_data_type(zdt)
+
+
+def chunk_copied_jobs(summary):
+    """J of the summary's `chunk copies: J jobs, ...` line."""
+    m = re.search(r"chunk copies: (\d+) jobs", summary)
+    if not m:
+        raise AssertionError(f"no chunk copies line in {summary!r}")
+    return int(m.group(1))
 
 
 class OrbaxZarr3ConversionTest(unittest.TestCase):
@@ -112,8 +121,12 @@ class OrbaxZarr3ConversionTest(unittest.TestCase):
         orbaxgen.pax_to_orbax(legacy_src, orbax_src, zarr3=spec)  # may zero the legacy source
         legacy_out = os.path.join(self.dir, "legacy_out", "checkpoint_00000001")
         orbax_out = os.path.join(self.dir, "orbax_out", "checkpoint_00000001")
-        self.run_ok("convert", "--input-path", legacy_src, "--output-path", legacy_out, *m.flags(direction))
-        self.run_ok("convert", "--input-path", orbax_src, "--output-path", orbax_out, *m.flags(direction))
+        p_legacy = self.run_ok("convert", "--input-path", legacy_src, "--output-path", legacy_out, *m.flags(direction))
+        p_orbax = self.run_ok("convert", "--input-path", orbax_src, "--output-path", orbax_out, *m.flags(direction))
+        # Jobs whose chunks line up are chunk copies in zarr3 too (inner chunks moved as their
+        # compressed bytes into shards of their own), as many as in the legacy container.
+        self.assertGreater(chunk_copied_jobs(p_legacy.stdout), 0)
+        self.assertEqual(chunk_copied_jobs(p_orbax.stdout), chunk_copied_jobs(p_legacy.stdout))
         got = zarr3_database(os.path.join(orbax_out, "state"))
         self.assertEqual([k for k in ocdbt_ref.read_database(os.path.join(orbax_out, "state"))
                           if k.endswith(b"/.zarray")], [])
