@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/usage_error.h"
+#include "dist/launcher_rank.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return te::cli::report_usage_error(e);
   }
+  // Under mpirun or srun only `convert` shares its work between the processes. Every other
+  // command, and convert --dry-run, runs once, on rank 0: the other processes leave at once
+  // (status 0; the launcher's status is rank 0's), so that nothing is printed or checked N times.
+  const bool shares_work = convert->parsed() && convert->count("--dry-run") == 0;
+  if (auto rank = te::dist::launched_rank(); rank && *rank > 0 && !shares_work) return 0;
   try {
     if (convert->parsed()) return run_convert();
     if (plan->parsed()) return run_plan();

@@ -360,6 +360,27 @@ class MpiTest(unittest.TestCase):
             self.assert_no_temp(self.tmp)
             self.assertEqual(tree_digest(src), digest, "the input was modified")
 
+    def test_other_commands_run_once_on_rank_0(self):
+        # inspect, plan, verify, convert --dry-run ...: the other ranks leave at once, so the output
+        # is one process's output.
+        m = Model(chunking="multi")
+        src = os.path.join(self.tmp, "src")
+        paxgen.write(paxgen.make_pax(m, 11), src)
+        out = os.path.join(self.tmp, "out")
+        for args in (["inspect", src], ["plan", f"--input-path={src}", *m.flags("fw2te")],
+                     ["convert", "--dry-run", f"--input-path={src}", f"--output-path={out}"]):
+            with self.subTest(command=args[0]):
+                single = zarrio.run(*args, check=False)
+                self.assertEqual(single.returncode, 0, single.stderr)
+                p = mpirun(3, *args)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(p.stdout, single.stdout)
+                self.assertFalse(os.path.exists(out))
+        # A failure on rank 0 is the launcher's status.
+        p = mpirun(3, "inspect", os.path.join(self.tmp, "missing"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.stderr.count("te-ckpt: error:"), 1, p.stderr)
+
     def test_output_taken_by_another_run_is_refused_once(self):
         m = Model()
         src = os.path.join(self.tmp, "src")
