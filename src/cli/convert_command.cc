@@ -19,6 +19,7 @@
 #include "checkpoint/checkpoint.h"
 #include "cli/byte_size.h"
 #include "cli/commands.h"
+#include "cli/container_spelling.h"
 #include "cli/convert_run.h"
 #include "cli/distributed_run.h"
 #include "cli/flag_warnings.h"
@@ -324,6 +325,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
     plan = format_only_plan(f, source);
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
+    spell_for_container(plan, source.format, container->format);
     fw_text = plan.options.framework == rules::Framework::kPax ? "pax" : "t5x";
     model_line = "not read (format-only conversion: every array copied under its own name)";
   } else {
@@ -353,6 +355,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
     plan = plan::make_plan(source, options, settings);
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
+    spell_for_container(plan, source.format, container->format);
   }
   if (!f.output.empty()) {
     kv::check_output_path(f.input, f.output, f.overwrite);

@@ -16,6 +16,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
+#include "cli/container_spelling.h"
 #include "exec/checkpoint_comparison.h"
 #include "exec/executor.h"
 #include "exec/output_container.h"
@@ -113,6 +114,7 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   const exec::OutputContainer container =
       exec::choose_output_container(source, container_of(converted));
   plan::retarget_zarr_version(plan, container.zarr3, container.format == checkpoint::Format::kT5x);
+  spell_for_container(plan, source.format, container.format);
   TempDir temp;
   exec::ExecSettings exec_settings;
   exec_settings.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

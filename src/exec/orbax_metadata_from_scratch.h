@@ -23,10 +23,9 @@
 //   Pax's pinned Orbax 0.5.6 reads first.
 // * `<step>/_CHECKPOINT_METADATA`: item_handlers {item: PyTreeCheckpointHandler}, empty metrics,
 //   init and commit time = now; `<step>/commit_success.txt`.
-// Known gap: a legacy Pax step's optimizer leaves keep their legacy names (`opt_states_0_2.m.…`,
-// one dict key), where Pax saving with OCDBT names them `opt_states.0.2.m.…` (list and tuple
-// indices as sequence keys; paxml/checkpoints.py skips _tensorstore_prepare with OCDBT), so Pax's
-// exact tree match on restore would fail for them; mdl_vars and step are named alike in both.
+// A legacy Pax step's optimizer leaves arrive here already in Pax's OCDBT spelling
+// (`opt_states.0.2.m.…`, list and tuple indices as their own components: cli/container_spelling.h),
+// so each decimal component is a sequence key, as Pax's own save writes it.
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -145,6 +145,12 @@ class OutputFormatTest(unittest.TestCase):
             leaves = placeholder_leaves(placeholder)
             self.assertEqual(leaves, {n: "PLACEHOLDER://" + n for n in arrays})
 
+    @staticmethod
+    def orbax_named(arrays):
+        """{name: value} with each legacy Pax name as Pax spells it in Orbax (orbaxgen.pax_orbax_name):
+        a legacy step moved into OCDBT gets Orbax's names, and back."""
+        return {orbaxgen.pax_orbax_name(n): v for n, v in arrays.items()}
+
     def assert_same_arrays(self, got, want):
         self.assertEqual(sorted(got), sorted(want))
         for name in want:
@@ -185,8 +191,9 @@ class OutputFormatTest(unittest.TestCase):
         ocdbt = self.path("ocdbt", "checkpoint_00000001")
         self.run_ok("convert", "--input-path", legacy_src, "--output-path", ocdbt, *flags, "--output-format=ocdbt")
         got = database_arrays(os.path.join(ocdbt, "state"))
-        self.assert_same_arrays(got, want)
-        self.assert_scratch_metadata(ocdbt, got, pax=True, source_sharding=self.legacy_sharding(legacy_src))
+        self.assert_same_arrays(got, self.orbax_named(want))
+        self.assert_scratch_metadata(ocdbt, got, pax=True,
+                                     source_sharding=self.orbax_named(self.legacy_sharding(legacy_src)))
         md = self.pax_metadata(ocdbt)
         self.assertEqual(md["version"], 1.2)
         self.assertEqual(md["train_state_metadata"], self.pax_metadata(keep)["train_state_metadata"])
@@ -198,7 +205,7 @@ class OutputFormatTest(unittest.TestCase):
         zarr_out = self.path("zarr", "checkpoint_00000001")
         self.run_ok("convert", "--input-path", orbax_src, "--output-path", zarr_out, *flags, "--output-format=zarr")
         self.assertEqual(sorted(os.listdir(zarr_out)), ["metadata", "state"])
-        self.assert_same_arrays(folder_arrays(os.path.join(zarr_out, "state")),
+        self.assert_same_arrays(self.orbax_named(folder_arrays(os.path.join(zarr_out, "state"))),
                                 database_arrays(os.path.join(orbax_keep, "state")))
         md = self.pax_metadata(zarr_out)
         self.assertEqual(md["version"], 1.1)
@@ -288,10 +295,12 @@ class OutputFormatTest(unittest.TestCase):
         self.assertIn("format-only", p.stderr + p.stdout)
         source = folder_arrays(os.path.join(src, "state"))
         got = database_arrays(os.path.join(ocdbt, "state"))
-        self.assert_same_arrays(got, source)  # no array renamed, stored bytes unchanged
+        # Pax's own names in OCDBT (the optimizer's list indices as components), stored bytes unchanged
+        self.assertNotEqual(sorted(self.orbax_named(source)), sorted(source))
+        self.assert_same_arrays(got, self.orbax_named(source))
         legacy_sharding = self.legacy_sharding(src)
         self.assertIn("step", legacy_sharding)  # paxgen's NamedSharding entries
-        self.assert_scratch_metadata(ocdbt, got, pax=True, source_sharding=legacy_sharding)
+        self.assert_scratch_metadata(ocdbt, got, pax=True, source_sharding=self.orbax_named(legacy_sharding))
         md = self.pax_metadata(ocdbt)
         self.assertEqual(md["version"], 1.2)
         self.assertEqual(md["train_state_metadata"], self.pax_metadata(src)["train_state_metadata"])

@@ -89,8 +89,11 @@ class Zarr3OutputTest(unittest.TestCase):
         chunks = sum(len([c for c in os.listdir(f) if not c.startswith(".")]) for f in folders.values())
         self.assertIn(f"chunk copies: 0 jobs, {chunks} chunks", p.stdout)
         self.assertIn("re-encoded 0.0 B decoded bytes", p.stdout)
-        arrays = self.assert_zarr3_item(os.path.join(z3, "state"), list(folders))
-        for name, keys in arrays.items():
+        # Pax's Orbax names in OCDBT (orbaxgen.pax_orbax_name); the legacy names again in folders.
+        legacy_of = {orbaxgen.pax_orbax_name(n): n for n in folders}
+        arrays = self.assert_zarr3_item(os.path.join(z3, "state"), list(legacy_of))
+        for orbax_name, keys in arrays.items():
+            name = legacy_of[orbax_name]
             self.assert_values(zarr3_values(keys, self.scratch), want[name], name)
             meta = json.loads(keys["zarr.json"])
             with open(os.path.join(folders[name], ".zarray")) as f:
@@ -101,11 +104,11 @@ class Zarr3OutputTest(unittest.TestCase):
         v2 = self.path("v2", STEP)
         self.run_ok("convert", "--input-path", z3, "--output-path", v2, "--output-format=ocdbt")
         db = database_arrays(os.path.join(v2, "state"))
-        self.assertEqual(sorted(db), sorted(folders))
+        self.assertEqual(sorted(db), sorted(legacy_of))
         with open(os.path.join(v2, "state", "_METADATA")) as f:
             self.assertIs(json.load(f)["use_zarr3"], False)
         for name, keys in db.items():
-            self.assert_values(decode(keys, self.scratch), want[name], name)
+            self.assert_values(decode(keys, self.scratch), want[legacy_of[name]], name)
         back = self.path("back", STEP)
         self.run_ok("convert", "--input-path", z3, "--output-path", back, "--output-format=zarr")
         got = legacy_folders(os.path.join(back, "state"))
@@ -139,9 +142,10 @@ class Zarr3OutputTest(unittest.TestCase):
                 out = self.path("out" + direction, STEP)
                 self.run_ok("convert", "--input-path", src, "--output-path", out, *m.flags(direction),
                             "--output-format=ocdbt-zarr3")
-                arrays = self.assert_zarr3_item(os.path.join(out, "state"), list(want))
+                legacy_of = {orbaxgen.pax_orbax_name(n): n for n in want}
+                arrays = self.assert_zarr3_item(os.path.join(out, "state"), list(legacy_of))
                 for name, keys in arrays.items():
-                    self.assert_values(zarr3_values(keys, self.scratch), want[name], name)
+                    self.assert_values(zarr3_values(keys, self.scratch), want[legacy_of[name]], name)
                 os.rename(self.path("src"), self.path("src_" + direction))
 
     def test_zarr3_orbax_input_into_zarr_folders(self):
@@ -154,8 +158,10 @@ class Zarr3OutputTest(unittest.TestCase):
         out = self.path("out", STEP)
         self.run_ok("convert", "--input-path", orbax_src, "--output-path", out, *m.flags("fw2te"),
                     "--output-format=zarr")
-        got = legacy_folders(os.path.join(out, "state"))
+        # Folders carry Pax's legacy names: their Orbax spellings are the Orbax output's names.
+        got = {orbaxgen.pax_orbax_name(n): f for n, f in legacy_folders(os.path.join(out, "state")).items()}
         self.assertEqual(sorted(got), sorted(want))
+        self.assertTrue(any(os.path.basename(f) != n for n, f in got.items()), "no name respelled")
         for name, folder in got.items():
             self.assertFalse(os.path.exists(os.path.join(folder, "zarr.json")), name)
             self.assert_values(zarrio.read_array(folder), want[name], name)

@@ -1,0 +1,18 @@
+#pragma once
+// Output names in the output container's spelling: a framework may spell the same leaf
+// differently in two containers (rules/pax_orbax_names.h); the caller that knows both containers
+// passes the spelling of the output's. Renames every output array (job outputs and copies);
+// source names, and so the plan's reading side, are unchanged.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "plan/plan.h"
+
+namespace te::plan {
+
+// Applies `spelling` to every output array name of `plan`. Two outputs spelled alike are an
+// error naming both sources.
+void rename_outputs(Plan& plan, const std::function<std::string(std::string_view)>& spelling);
+
+}  // namespace te::plan
