@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/worker_pool.h"
+#include "plan/output_chunking.h"
 #include "plan/plan.h"
 #include "test_util.h"
 #include "util/checked_math.h"

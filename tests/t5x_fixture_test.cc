@@ -5,6 +5,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/inline_array.h"
 #include "checkpoint/t5x_index.h"
+#include "plan/output_chunking.h"
 #include "plan/plan.h"
 #include "test_util.h"
 #include "util/file.h"

@@ -32,6 +32,7 @@
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
+#include "plan/plan_description.h"
 #include "plan/zarr_version.h"
 #include "util/error.h"
 #include "util/parse_number.h"

@@ -125,11 +125,4 @@ struct Plan {
 Plan make_plan(const checkpoint::Checkpoint& source, const rules::ModelOptions& options,
                const PlanSettings& settings);
 
-// The plan as text: every job (sources -> targets, shapes, pattern, dtype, chunks) and every copy.
-std::string describe(const Plan& plan);
-
-// T5X's _choose_chunk_shape: the largest chunk of at most `max_elements` that evenly divides
-// `shape`, shrinking the largest dimension's divisor first.
-Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements);
-
 }  // namespace te::plan
