@@ -38,7 +38,7 @@ Shape derived_chunks(const Rearrangement& r, const transform::ArrayView& out,
   return chunks;
 }
 
-Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
+Shape largest_dividing_chunks(const Shape& shape, int64_t max_elements) {
   // Divisors in increasing order, found up to the square root (a dimension may be large).
   std::vector<std::vector<int64_t>> divisors(shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -1,8 +1,8 @@
 #pragma once
 // The chunk shapes of a job's outputs: derived from the inputs' chunk grids, chosen so that the
 // job's chunks are copies of its input chunks (--output-chunking=copyable), bounded in size
-// (T5X's policy), or cut along the embedding axis (--kernel-chunk-size); and whether the job then
-// runs as chunk copies.
+// (a framework's policy), or cut along the embedding axis (--kernel-chunk-size); and whether the
+// job then runs as chunk copies.
 #include <string>
 #include <vector>
 
@@ -18,9 +18,9 @@ namespace te::plan {
 Shape derived_chunks(const transform::Rearrangement& r, const transform::ArrayView& out,
                      const std::vector<const checkpoint::ArrayEntry*>& inputs);
 
-// T5X's _choose_chunk_shape: the largest chunk of at most `max_elements` that evenly divides
-// `shape`, shrinking the largest dimension's divisor first.
-Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements);
+// The largest chunk of at most `max_elements` that evenly divides `shape`, shrinking the largest
+// dimension's divisor first (T5X's _choose_chunk_shape).
+Shape largest_dividing_chunks(const Shape& shape, int64_t max_elements);
 
 // --kernel-chunk-size: chunks a kernel rule's output along its embedding ("e") axis; other rules
 // keep `chunks`.

@@ -371,7 +371,7 @@ class Planner {
       } else if (!copyable.empty()) {
         chunks = copyable[j];
       } else if (o_.framework == Framework::kT5x) {
-        chunks = t5x_chunk_shape(
+        chunks = largest_dividing_chunks(
             shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
       } else {
         chunks = derived_chunks(r, view, b.inputs);
