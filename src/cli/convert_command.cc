@@ -27,6 +27,7 @@
 #include "dist/late_removal.h"
 #include "dist/work_split.h"
 #include "exec/executor.h"
+#include "frameworks/profiles.h"
 #include "kvstore/file/output_transaction.h"
 #include "plan/format_only_plan.h"
 #include "plan/model_detection.h"
@@ -388,7 +389,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
       for (const auto& w : fp8_warnings(f, options))
         fmt::print(stderr, "te-ckpt: warning: {}\n", w);
     }
-    plan = plan::make_plan(source, options, settings);
+    plan = plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
   }

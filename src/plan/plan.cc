@@ -16,8 +16,6 @@
 #include "plan/optimizer_groups.h"
 #include "plan/output_chunking.h"
 #include "plan/rule_binding.h"
-#include "rules/pax_rules.h"
-#include "rules/t5x_rules.h"
 #include "util/checked_math.h"
 #include "util/error.h"
 #include "zarr/v3_array_metadata.h"
@@ -28,14 +26,14 @@ namespace {
 using checkpoint::ArrayEntry;
 using checkpoint::Checkpoint;
 using rules::Direction;
-using rules::Framework;
 using transform::AxisPattern;
 using transform::Rearrangement;
 
 class Planner {
  public:
-  Planner(const Checkpoint& ckpt, const rules::ModelOptions& o, const PlanSettings& settings)
-      : ckpt_(ckpt), o_(o), settings_(settings), listing_(ckpt) {
+  Planner(const Checkpoint& ckpt, const rules::ModelOptions& o, const PlanSettings& settings,
+          const FrameworkProfile& profile)
+      : ckpt_(ckpt), o_(o), settings_(settings), profile_(profile), listing_(ckpt) {
     plan_.options = o;
     plan_.source = &ckpt;
     plan_.fp8.history_len = o.amax_history_len;
@@ -49,18 +47,11 @@ class Planner {
     if (!ckpt_.problems.empty()) {
       fail("{}: the checkpoint is inconsistent: {}", ckpt_.path.string(), ckpt_.problems.front());
     }
-    const bool pax = o_.framework == Framework::kPax;
-    weight_category_ = pax ? "mdl_vars.params." : "target.";
-    fp8_root_ = pax ? "mdl_vars." : "flax_mutables.";
+    weight_category_ = profile_.weight_category();
+    fp8_root_ = profile_.fp8_root();
     stacks_ = make_stacks(o_);
-    if (!pax) {
-      if (stacks_.empty()) {
-        fail(
-            "{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
-            "or {}decoder.layers_0.*)",
-            ckpt_.path.string(), weight_category_, weight_category_);
-      }
-    }
+    if (profile_.stacks_optional() && stacks_.empty())
+      fail("{}: {}", ckpt_.path.string(), profile_.no_stacks_message());
     set_sizes();
     find_categories();
     for (const auto& cat : categories_) {
@@ -88,30 +79,21 @@ class Planner {
   bool any_with_prefix(const std::string& prefix) const { return listing_.any_with_prefix(prefix); }
 
   void check_format() {
-    using checkpoint::Format;
-    bool pax_format = ckpt_.format == Format::kPaxLayout0 || ckpt_.format == Format::kPaxLayout1 ||
-                      ckpt_.format == Format::kPaxOrbax || ckpt_.format == Format::kOrbax;
-    if (o_.framework == Framework::kPax && !pax_format) {
-      fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", ckpt_.path.string(),
-           checkpoint::format_name(ckpt_.format));
-    }
-    if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x &&
-        ckpt_.format != Format::kT5xOrbax && ckpt_.format != Format::kOrbax) {
-      fail(
-          "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
-          "this is a {} checkpoint",
-          ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
+    if (!profile_.accepts_format(ckpt_.format)) {
+      fail("{}: --fw={} needs {}, but this is a {} checkpoint", ckpt_.path.string(),
+           profile_.flag(), profile_.expected_checkpoint(), checkpoint::format_name(ckpt_.format));
     }
   }
 
-  // The layer stacks the options describe (T5X: the encoder and decoder stacks present).
+  // The layer stacks the options describe (optional stacks: those present).
   std::vector<rules::LayerStack> make_stacks(const rules::ModelOptions& o) const {
-    if (o.framework == Framework::kPax) return {rules::pax_layer_stack(o)};
-    std::vector<rules::LayerStack> stacks;
-    for (auto s : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
-      if (stack_present(s)) stacks.push_back(std::move(s));
+    std::vector<rules::LayerStack> stacks = profile_.layer_stacks(o);
+    if (!profile_.stacks_optional()) return stacks;
+    std::vector<rules::LayerStack> present;
+    for (auto& s : stacks) {
+      if (stack_present(s)) present.push_back(std::move(s));
     }
-    return stacks;
+    return present;
   }
 
   // "a, b, c and 5 more" for messages.
@@ -202,7 +184,7 @@ class Planner {
     if (found.empty()) return;
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
-    const char* target = fw2te() ? "TE" : o_.framework == Framework::kPax ? "Pax" : "T5X";
+    const std::string target = fw2te() ? "TE" : profile_.name();
     if (!settings_.copy_unmapped) {
       fail(
           "no rule converts {} (arrays under converted layers: {}): the {} layer has no such "
@@ -223,15 +205,12 @@ class Planner {
     int64_t e = o_.embed_dim;
     if (e == 0) e = infer_embed_dim();
     sizes_ = o_.axis_sizes(e);
-    std::string missing_layer_hint;
-    if (o_.framework == Framework::kPax) {
-      missing_layer_hint = o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
-                                         : "; is this a repeat checkpoint (--pax-repeat)?";
-    }
-    binder_ = std::make_unique<RuleBinder>(ckpt_, listing_, o_, sizes_, missing_layer_hint);
+    binder_ =
+        std::make_unique<RuleBinder>(ckpt_, listing_, o_, sizes_, profile_.missing_layer_hint(o_),
+                                     profile_.layers_on_stack_axis(o_));
   }
 
-  // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H), or 0.
+  // E from the first source array with a standalone "e" axis (E may differ from N*H), or 0.
   int64_t infer_embed_dim() const {
     for (const auto& stack : stacks_) {
       for (const auto& group : stack.groups) {
@@ -265,8 +244,8 @@ class Planner {
     }
     WeightTree weights;
     weights.category = weight_category_;
-    weights.root = o_.framework == Framework::kPax ? "mdl_vars." : "target.";
-    if (o_.framework == Framework::kT5x) weights.dropped_with_weight_only = {"state.param_states."};
+    weights.root = profile_.weight_root();
+    weights.dropped_with_weight_only = profile_.dropped_with_weight_only();
     categories_ = plan::find_categories(listing_, layer_names, weights, o_.weight_only, consumed_,
                                         plan_.dropped, dropped_optimizer_);
     if (o_.weight_only && dropped_optimizer_ > 0) {
@@ -323,10 +302,10 @@ class Planner {
       g.root = fp8_root_;
       g.module = dst_prefix_i + "." + rule.fp8->module;
       g.postfix = rule.fp8->postfix;
-      g.layers = o_.pax_repeat ? o_.layers : 0;
+      g.layers = profile_.layers_on_stack_axis(o_) ? o_.layers : 0;
       g.kernel = cat.name(dst_prefix_i + "." + dst_side(rule).names[0]);
       g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
-      // A model stored inline in a T5X index: the FP8 arrays get T5X's own codec (gzip level 1).
+      // A model stored inline in an index: the FP8 arrays get the index's codec (gzip level 1).
       if (b.inputs[0]->is_inline() && !settings_.codec) g.codec = zarr::make_deflate_codec(true, 1);
       fp8 = static_cast<int>(plan_.fp8_gemms.size());
       plan_.fp8_gemms.push_back(std::move(g));
@@ -370,11 +349,9 @@ class Planner {
         chunks = shape;
       } else if (!copyable.empty()) {
         chunks = copyable[j];
-      } else if (o_.framework == Framework::kT5x) {
-        chunks = largest_dividing_chunks(
-            shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
       } else {
-        chunks = derived_chunks(r, view, b.inputs);
+        chunks = profile_.merged_output_chunks(shape, first.metadata.dtype.itemsize,
+                                               derived_chunks(r, view, b.inputs));
       }
       if (rechunk && !is_inline)
         apply_kernel_chunk(rule, view, r, settings_.kernel_chunk_size, chunks);
@@ -398,7 +375,7 @@ class Planner {
   }
 
   void check_layer_count(const rules::LayerStack& stack) {
-    if (o_.framework == Framework::kPax && o_.pax_repeat) return;  // the [L] axis is shape-checked
+    if (profile_.layers_on_stack_axis(o_)) return;  // the [L] axis is shape-checked
     std::string beyond =
         weight_category_ + rules::layer_prefix(src_prefix(stack), stack.count) + ".";
     if (any_with_prefix(beyond)) {
@@ -457,6 +434,7 @@ class Planner {
   const Checkpoint& ckpt_;
   rules::ModelOptions o_;
   PlanSettings settings_;
+  const FrameworkProfile& profile_;
   Plan plan_;
   ArrayListing listing_;
   std::unique_ptr<RuleBinder> binder_;
@@ -482,9 +460,10 @@ std::vector<std::string> Plan::output_names() const {
 }
 
 Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
-               const PlanSettings& settings) {
-  if (options.direction == Direction::kTeToTe) return plan_fp8_migration(source, options, settings);
-  return Planner(source, options, settings).run();
+               const PlanSettings& settings, const FrameworkProfile& profile) {
+  if (options.direction == Direction::kTeToTe)
+    return plan_fp8_migration(source, options, settings, profile);
+  return Planner(source, options, settings, profile).run();
 }
 
 }  // namespace te::plan

@@ -37,12 +37,14 @@ const rules::RuleSide& target_side(const rules::Rule& rule, Direction direction)
 
 RuleBinder::RuleBinder(const checkpoint::Checkpoint& ckpt, const ArrayListing& listing,
                        const rules::ModelOptions& options,
-                       const std::map<std::string, int64_t>& sizes, std::string missing_layer_hint)
+                       const std::map<std::string, int64_t>& sizes, std::string missing_layer_hint,
+                       bool layers_on_stack_axis)
     : ckpt_(ckpt),
       listing_(listing),
       o_(options),
       sizes_(sizes),
-      missing_layer_hint_(std::move(missing_layer_hint)) {}
+      missing_layer_hint_(std::move(missing_layer_hint)),
+      layers_on_stack_axis_(layers_on_stack_axis) {}
 
 std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const Category& cat,
                                         const std::string& prefix, int layer,
@@ -161,7 +163,7 @@ std::string RuleBinder::dims_text() const {
   std::string t = fmt::format("E={} N={} H={} F={}", sizes_.at("e"), sizes_.at("n"), sizes_.at("h"),
                               sizes_.at("f"));
   if (o_.kv_heads() != o_.heads) t += fmt::format(" K={}", o_.kv_heads());
-  if (o_.pax_repeat) t += fmt::format(" L={}", sizes_.at("l"));
+  if (layers_on_stack_axis_) t += fmt::format(" L={}", sizes_.at("l"));
   return t;
 }
 

@@ -35,10 +35,11 @@ class RuleBinder {
  public:
   // `sizes`: the axis sizes the patterns are compiled with (ModelOptions::axis_sizes).
   // `missing_layer_hint(layer)`: appended to the message when nothing is named like the layer's
-  // prefix in layer 0 (e.g. "; is this a repeat checkpoint (--pax-repeat)?"), or "".
+  // prefix in layer 0 (FrameworkProfile::missing_layer_hint). `layers_on_stack_axis`: messages
+  // show L (FrameworkProfile::layers_on_stack_axis).
   RuleBinder(const checkpoint::Checkpoint& ckpt, const ArrayListing& listing,
              const rules::ModelOptions& options, const std::map<std::string, int64_t>& sizes,
-             std::string missing_layer_hint);
+             std::string missing_layer_hint, bool layers_on_stack_axis);
 
   // Tries `rule` for the layer at `prefix` (layer index `layer`) of `cat`: the binding, or
   // nullopt with `why` saying which array is missing or misshapen. Throws te::Error for what no
@@ -60,6 +61,7 @@ class RuleBinder {
   const rules::ModelOptions& o_;
   const std::map<std::string, int64_t>& sizes_;
   std::string missing_layer_hint_;
+  bool layers_on_stack_axis_ = false;
 };
 
 }  // namespace te::plan
