@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/worker_pool.h"
+#include "plan/output_chunking.h"
 #include "plan/plan.h"
 #include "test_util.h"
 #include "util/checked_math.h"
@@ -70,9 +71,9 @@ TEST(ArrayLimits, RefusesArraysPastTheLimits) {
 // T5X's chunk choice finds divisors up to the square root: a dimension of 2^31 - 1 (a prime) or
 // 2^40 takes no time, and the result matches a direct search on small shapes.
 TEST(T5xChunkShape, LargeDimensions) {
-  EXPECT_EQ(plan::t5x_chunk_shape({2147483647}, 1 << 24), Shape{1});
-  EXPECT_EQ(plan::t5x_chunk_shape({int64_t{1} << 40}, 1 << 24), Shape{1 << 24});
-  EXPECT_EQ(plan::t5x_chunk_shape({36, 10}, 50), (Shape{9, 5}));
+  EXPECT_EQ(plan::largest_dividing_chunks({2147483647}, 1 << 24), Shape{1});
+  EXPECT_EQ(plan::largest_dividing_chunks({int64_t{1} << 40}, 1 << 24), Shape{1 << 24});
+  EXPECT_EQ(plan::largest_dividing_chunks({36, 10}, 50), (Shape{9, 5}));
 }
 
 TEST(WorkerPool, MakesGroupTasksOnDemand) {

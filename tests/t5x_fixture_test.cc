@@ -5,6 +5,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/inline_array.h"
 #include "checkpoint/t5x_index.h"
+#include "plan/output_chunking.h"
 #include "plan/plan.h"
 #include "test_util.h"
 #include "util/file.h"
@@ -33,27 +34,27 @@ Bytes python_bytes(const std::string& program, const std::vector<std::string>& a
 
 TEST(T5xChunkShape, SpecTable) {
   const int64_t f32 = (int64_t{64} << 20) / 4;
-  EXPECT_EQ(plan::t5x_chunk_shape({32128, 4096}, f32), (Shape{4016, 4096}));
-  EXPECT_EQ(plan::t5x_chunk_shape({32128, 768}, f32), (Shape{16064, 768}));
-  EXPECT_EQ(plan::t5x_chunk_shape({4096, 3, 4096}, f32), (Shape{2048, 3, 2048}));
-  EXPECT_EQ(plan::t5x_chunk_shape({4096, 2, 10240}, f32), (Shape{2048, 2, 2560}));
-  EXPECT_EQ(plan::t5x_chunk_shape({10240, 4096}, f32), (Shape{2560, 4096}));
-  EXPECT_EQ(plan::t5x_chunk_shape({768, 3072}, f32), (Shape{768, 3072}));
-  EXPECT_EQ(plan::t5x_chunk_shape({4096, 4096}, f32), (Shape{4096, 4096}));  // exactly 16 Mi
-  EXPECT_EQ(plan::t5x_chunk_shape({5}, f32), (Shape{5}));
-  EXPECT_EQ(plan::t5x_chunk_shape({}, f32), Shape{});
+  EXPECT_EQ(plan::largest_dividing_chunks({32128, 4096}, f32), (Shape{4016, 4096}));
+  EXPECT_EQ(plan::largest_dividing_chunks({32128, 768}, f32), (Shape{16064, 768}));
+  EXPECT_EQ(plan::largest_dividing_chunks({4096, 3, 4096}, f32), (Shape{2048, 3, 2048}));
+  EXPECT_EQ(plan::largest_dividing_chunks({4096, 2, 10240}, f32), (Shape{2048, 2, 2560}));
+  EXPECT_EQ(plan::largest_dividing_chunks({10240, 4096}, f32), (Shape{2560, 4096}));
+  EXPECT_EQ(plan::largest_dividing_chunks({768, 3072}, f32), (Shape{768, 3072}));
+  EXPECT_EQ(plan::largest_dividing_chunks({4096, 4096}, f32), (Shape{4096, 4096}));  // exactly 16 Mi
+  EXPECT_EQ(plan::largest_dividing_chunks({5}, f32), (Shape{5}));
+  EXPECT_EQ(plan::largest_dividing_chunks({}, f32), Shape{});
 }
 
 TEST(T5xChunkShape, OtherItemSizesAndTies) {
   // bfloat16: 32 Mi elements.
-  EXPECT_EQ(plan::t5x_chunk_shape({32128, 4096}, (int64_t{64} << 20) / 2), (Shape{8032, 4096}));
+  EXPECT_EQ(plan::largest_dividing_chunks({32128, 4096}, (int64_t{64} << 20) / 2), (Shape{8032, 4096}));
   // Ties go to the lowest index: [6, 6] with at most 18 elements shrinks dimension 0 (6 -> 3);
   // with at most 12 it then shrinks dimension 1, now the largest (6 -> 3).
-  EXPECT_EQ(plan::t5x_chunk_shape({6, 6}, 12), (Shape{3, 3}));
-  EXPECT_EQ(plan::t5x_chunk_shape({6, 6}, 18), (Shape{3, 6}));
+  EXPECT_EQ(plan::largest_dividing_chunks({6, 6}, 12), (Shape{3, 3}));
+  EXPECT_EQ(plan::largest_dividing_chunks({6, 6}, 18), (Shape{3, 6}));
   // A prime dimension can only shrink to 1.
-  EXPECT_EQ(plan::t5x_chunk_shape({7, 4}, 20), (Shape{1, 4}));
-  EXPECT_EQ(plan::t5x_chunk_shape({7, 4}, 28), (Shape{7, 4}));
+  EXPECT_EQ(plan::largest_dividing_chunks({7, 4}, 20), (Shape{1, 4}));
+  EXPECT_EQ(plan::largest_dividing_chunks({7, 4}, 28), (Shape{7, 4}));
 }
 
 // ---------------------------------------------------------------------------------------------

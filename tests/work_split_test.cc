@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "checkpoint/checkpoint.h"
+#include "frameworks/profiles.h"
 #include "plan/plan.h"
 #include "synth/example_checkpoint.h"
 #include "test_util.h"
@@ -145,7 +146,8 @@ TEST(WorkSplit, LargeSyntheticModelIsSharedWithinTenPercent) {
   for (auto& a : source.arrays)
     a.stored_bytes =
         static_cast<uint64_t>(num_elements(a.metadata.shape)) * a.metadata.dtype.itemsize;
-  plan::Plan plan = plan::make_plan(source, spec.model, {});
+  plan::Plan plan =
+      plan::make_plan(source, spec.model, {}, frameworks::profile_for(spec.model.framework));
   dist::SplitInput in = dist::split_input_of(plan);
   uint64_t total = in.rank0_cost;
   size_t blocks = 0;

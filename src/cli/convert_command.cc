@@ -26,11 +26,13 @@
 #include "cli/usage_error.h"
 #include "dist/communicator.h"
 #include "exec/executor.h"
+#include "frameworks/profiles.h"
 #include "kvstore/file/output_transaction.h"
 #include "plan/format_only_plan.h"
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
+#include "plan/plan_description.h"
 #include "plan/zarr_version.h"
 #include "util/error.h"
 #include "util/parse_number.h"
@@ -352,7 +354,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
       for (const auto& w : fp8_warnings(f, options))
         fmt::print(stderr, "te-ckpt: warning: {}\n", w);
     }
-    plan = plan::make_plan(source, options, settings);
+    plan = plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
     spell_for_container(plan, source.format, container->format);

@@ -20,6 +20,7 @@
 #include "exec/checkpoint_comparison.h"
 #include "exec/executor.h"
 #include "exec/output_container.h"
+#include "frameworks/profiles.h"
 #include "plan/model_detection.h"
 #include "plan/model_resolution.h"
 #include "plan/plan.h"
@@ -109,7 +110,8 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   rules::ModelOptions options = plan::resolve_model_options(src, "", flags);
   plan::PlanSettings settings;
   settings.codec = zarr::make_null_codec();  // values are compared, not stored bytes
-  plan::Plan plan = plan::make_plan(source, options, settings);
+  plan::Plan plan =
+      plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
   // The expected output is written in CONVERTED's container (--output-format of the conversion).
   const exec::OutputContainer container =
       exec::choose_output_container(source, container_of(converted));

@@ -16,55 +16,23 @@ using checkpoint::ArrayEntry;
 using checkpoint::Checkpoint;
 using checkpoint::Format;
 using rules::Fp8MetaFormat;
-using rules::Framework;
 
-bool contains(const std::string& s, const char* part) {
-  return s.find(part) != std::string::npos;
-}
-
-// A weight in the framework's own layout (a layer array no TE checkpoint has), or "".
-std::string framework_side_weight(const Checkpoint& c, Framework fw) {
-  for (const auto& a : c.arrays) {
-    const std::string& n = a.name;
-    if (fw == Framework::kPax) {
-      if (n.rfind("mdl_vars.params.lm.transformer.", 0) == 0 &&
-          !contains(n, ".transformerlayer.") &&
-          (contains(n, ".self_attention.") || contains(n, ".ff_layer."))) {
-        return n;
-      }
-    } else if (n.rfind("target.", 0) == 0 &&
-               (n.ends_with(".mlp.wi_0.kernel") || n.ends_with(".mlp.wi.kernel"))) {
-      return n;
-    }
-  }
-  return "";
-}
-
-void check_checkpoint(const Checkpoint& c, const rules::ModelOptions& o) {
-  bool pax_format = c.format == Format::kPaxLayout0 || c.format == Format::kPaxLayout1 ||
-                    c.format == Format::kPaxOrbax || c.format == Format::kOrbax;
-  if (o.framework == Framework::kPax && !pax_format) {
-    fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", c.path.string(),
-         checkpoint::format_name(c.format));
-  }
-  if (o.framework == Framework::kT5x && c.format != Format::kT5x && c.format != Format::kT5xOrbax &&
-      c.format != Format::kOrbax) {
-    fail(
-        "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
-        "this is a {} checkpoint",
-        c.path.string(), checkpoint::format_name(c.format));
+void check_checkpoint(const Checkpoint& c, const rules::ModelOptions& o,
+                      const FrameworkProfile& profile) {
+  if (!profile.accepts_format(c.format)) {
+    fail("{}: --fw={} needs {}, but this is a {} checkpoint", c.path.string(), profile.flag(),
+         profile.expected_checkpoint(), checkpoint::format_name(c.format));
   }
   if (!c.problems.empty()) {
     fail("{}: the checkpoint is inconsistent: {}", c.path.string(), c.problems.front());
   }
-  std::string fw = framework_side_weight(c, o.framework);
+  std::string fw = profile.framework_side_weight(c);
   if (!fw.empty()) {
     fail(
         "--direction=te2te rewrites the FP8 metadata of a TE-side checkpoint, but this checkpoint "
         "is in {} layout: found {}; convert it with --direction=fw2te --gen-fp8-meta "
         "--fp8-meta-format={}",
-        o.framework == Framework::kPax ? "Pax" : "T5X", fw,
-        rules::fp8_meta_format_flag(o.fp8_meta_format));
+        profile.name(), fw, rules::fp8_meta_format_flag(o.fp8_meta_format));
   }
 }
 
@@ -160,8 +128,8 @@ void check_source_module(Fp8Module& m, Fp8MetaFormat format, const std::string& 
 }  // namespace
 
 Plan plan_fp8_migration(const Checkpoint& ckpt, const rules::ModelOptions& o,
-                        const PlanSettings& settings) {
-  check_checkpoint(ckpt, o);
+                        const PlanSettings& settings, const FrameworkProfile& profile) {
+  check_checkpoint(ckpt, o, profile);
   std::vector<std::string> names;
   for (const auto& a : ckpt.arrays) names.push_back(a.name);
   auto found = rules::detect_fp8_format(names);
@@ -189,10 +157,9 @@ Plan plan_fp8_migration(const Checkpoint& ckpt, const rules::ModelOptions& o,
   for (const auto& a : ckpt.arrays) {
     auto p = rules::parse_fp8_array_name(a.name);
     if (!p) continue;
-    if (o.framework == Framework::kPax ? p->root != "mdl_vars." : p->root != "flax_mutables.") {
-      fail("{}: FP8 metadata of a {} checkpoint lives under {}", a.name,
-           o.framework == Framework::kPax ? "Pax" : "T5X",
-           o.framework == Framework::kPax ? "mdl_vars." : "flax_mutables.");
+    if (p->root != profile.fp8_root()) {
+      fail("{}: FP8 metadata of a {} checkpoint lives under {}", a.name, profile.name(),
+           profile.fp8_root());
     }
     fp8_names.insert(a.name);
     Fp8Module* m = nullptr;

@@ -10,6 +10,6 @@ namespace te::plan {
 // Throws te::Error for a framework-side checkpoint, one without FP8 metadata or with more than one
 // format, an unknown collection, and a module whose arrays are incomplete or misshapen.
 Plan plan_fp8_migration(const checkpoint::Checkpoint& source, const rules::ModelOptions& options,
-                        const PlanSettings& settings);
+                        const PlanSettings& settings, const FrameworkProfile& profile);
 
 }  // namespace te::plan

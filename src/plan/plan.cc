@@ -9,12 +9,13 @@
 #include <set>
 
 #include "kvstore/file/file_links.h"
-#include "plan/chunk_copy.h"
+#include "plan/array_listing.h"
 #include "plan/fp8_migration.h"
 #include "plan/fp8_output.h"
 #include "plan/layout_check.h"
-#include "rules/pax_rules.h"
-#include "rules/t5x_rules.h"
+#include "plan/optimizer_groups.h"
+#include "plan/output_chunking.h"
+#include "plan/rule_binding.h"
 #include "util/checked_math.h"
 #include "util/error.h"
 #include "zarr/v3_array_metadata.h"
@@ -25,81 +26,14 @@ namespace {
 using checkpoint::ArrayEntry;
 using checkpoint::Checkpoint;
 using rules::Direction;
-using rules::Framework;
 using transform::AxisPattern;
 using transform::Rearrangement;
 
-std::vector<std::string> split_alternatives(const std::string& pattern) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t bar = pattern.find('|', start);
-    out.push_back(
-        pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
-    if (bar == std::string::npos) return out;
-    start = bar + 1;
-  }
-}
-
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Chunk shape of an output derived from its inputs' chunk grids, so that blocks map one input
-// chunk (or one stack of them) to one output chunk wherever the pattern allows.
-Shape derived_chunks(const Rearrangement& r, const transform::ArrayView& out,
-                     const std::vector<const ArrayEntry*>& inputs) {
-  std::vector<int64_t> v_chunk = r.axis_sizes;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const auto& view = r.inputs[i];
-    const Shape& chunks = inputs[i]->metadata.chunks;
-    for (size_t j = 0; j < view.axes.size(); ++j) {
-      const auto& axis = view.axes[j];
-      if (axis.empty()) continue;
-      int64_t inner = 1;
-      for (size_t k = 1; k < axis.size(); ++k) inner *= r.axis_sizes[axis[k]];
-      int a = axis[0];
-      int64_t c = chunks[j] % inner == 0 ? chunks[j] / inner : r.axis_sizes[a];
-      v_chunk[a] = std::min(v_chunk[a], std::max<int64_t>(c, 1));
-    }
-  }
-  Shape shape = r.shape(out), chunks;
-  for (size_t j = 0; j < out.axes.size(); ++j) {
-    const auto& axis = out.axes[j];
-    int64_t c = 1;
-    if (!axis.empty()) {
-      c = v_chunk[axis[0]];
-      for (size_t k = 1; k < axis.size(); ++k) c *= r.axis_sizes[axis[k]];
-    }
-    chunks.push_back(std::clamp<int64_t>(c, 1, std::max<int64_t>(shape[j], 1)));
-  }
-  return chunks;
-}
-
-// A tree of arrays that mirrors the weights: the array of the weight at path P (below the weight
-// root) is `prefix + P + suffix`. The weights themselves and optimizer subtrees such as
-// `state.param_states.1.0.mu.` have no suffix; T5X's Adafactor keeps its state per parameter,
-// `state.param_states.<P>.v` (suffix ".v"). A category of [1] placeholders (unfactored Adafactor's
-// m, v_row, v_col) does not follow its weight's shape: every output weight gets a copy of the
-// placeholder of its rule's first input, and the rule's inputs must hold identical placeholders.
-struct Category {
-  std::string prefix;
-  std::string suffix;
-  bool placeholders = false;
-
-  std::string name(const std::string& path) const { return prefix + path + suffix; }
-  bool operator==(const Category& o) const { return prefix == o.prefix && suffix == o.suffix; }
-};
-
 class Planner {
  public:
-  Planner(const Checkpoint& ckpt, const rules::ModelOptions& o, const PlanSettings& settings)
-      : ckpt_(ckpt), o_(o), settings_(settings) {
-    for (const auto& a : ckpt.arrays) by_name_[a.name] = &a;
+  Planner(const Checkpoint& ckpt, const rules::ModelOptions& o, const PlanSettings& settings,
+          const FrameworkProfile& profile)
+      : ckpt_(ckpt), o_(o), settings_(settings), profile_(profile), listing_(ckpt) {
     plan_.options = o;
     plan_.source = &ckpt;
     plan_.fp8.history_len = o.amax_history_len;
@@ -113,18 +47,11 @@ class Planner {
     if (!ckpt_.problems.empty()) {
       fail("{}: the checkpoint is inconsistent: {}", ckpt_.path.string(), ckpt_.problems.front());
     }
-    const bool pax = o_.framework == Framework::kPax;
-    weight_category_ = pax ? "mdl_vars.params." : "target.";
-    fp8_root_ = pax ? "mdl_vars." : "flax_mutables.";
+    weight_category_ = profile_.weight_category();
+    fp8_root_ = profile_.fp8_root();
     stacks_ = make_stacks(o_);
-    if (!pax) {
-      if (stacks_.empty()) {
-        fail(
-            "{}: no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* "
-            "or {}decoder.layers_0.*)",
-            ckpt_.path.string(), weight_category_, weight_category_);
-      }
-    }
+    if (profile_.stacks_optional() && stacks_.empty())
+      fail("{}: {}", ckpt_.path.string(), profile_.no_stacks_message());
     set_sizes();
     find_categories();
     for (const auto& cat : categories_) {
@@ -148,40 +75,25 @@ class Planner {
   const rules::RuleSide& src_side(const rules::Rule& r) const { return fw2te() ? r.fw : r.te; }
   const rules::RuleSide& dst_side(const rules::Rule& r) const { return fw2te() ? r.te : r.fw; }
 
-  const ArrayEntry* find(const std::string& name) const {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : it->second;
-  }
-  bool any_with_prefix(const std::string& prefix) const {
-    auto it = by_name_.lower_bound(prefix);
-    return it != by_name_.end() && starts_with(it->first, prefix);
-  }
+  const ArrayEntry* find(const std::string& name) const { return listing_.find(name); }
+  bool any_with_prefix(const std::string& prefix) const { return listing_.any_with_prefix(prefix); }
 
   void check_format() {
-    using checkpoint::Format;
-    bool pax_format = ckpt_.format == Format::kPaxLayout0 || ckpt_.format == Format::kPaxLayout1 ||
-                      ckpt_.format == Format::kPaxOrbax || ckpt_.format == Format::kOrbax;
-    if (o_.framework == Framework::kPax && !pax_format) {
-      fail("{}: --fw=pax needs a Pax checkpoint, but this is a {} checkpoint", ckpt_.path.string(),
-           checkpoint::format_name(ckpt_.format));
-    }
-    if (o_.framework == Framework::kT5x && ckpt_.format != Format::kT5x &&
-        ckpt_.format != Format::kT5xOrbax && ckpt_.format != Format::kOrbax) {
-      fail(
-          "{}: --fw=t5x needs a T5X checkpoint folder (with its msgpack index `checkpoint`), but "
-          "this is a {} checkpoint",
-          ckpt_.path.string(), checkpoint::format_name(ckpt_.format));
+    if (!profile_.accepts_format(ckpt_.format)) {
+      fail("{}: --fw={} needs {}, but this is a {} checkpoint", ckpt_.path.string(),
+           profile_.flag(), profile_.expected_checkpoint(), checkpoint::format_name(ckpt_.format));
     }
   }
 
-  // The layer stacks the options describe (T5X: the encoder and decoder stacks present).
+  // The layer stacks the options describe (optional stacks: those present).
   std::vector<rules::LayerStack> make_stacks(const rules::ModelOptions& o) const {
-    if (o.framework == Framework::kPax) return {rules::pax_layer_stack(o)};
-    std::vector<rules::LayerStack> stacks;
-    for (auto s : {rules::t5x_encoder_stack(o), rules::t5x_decoder_stack(o)}) {
-      if (stack_present(s)) stacks.push_back(std::move(s));
+    std::vector<rules::LayerStack> stacks = profile_.layer_stacks(o);
+    if (!profile_.stacks_optional()) return stacks;
+    std::vector<rules::LayerStack> present;
+    for (auto& s : stacks) {
+      if (stack_present(s)) present.push_back(std::move(s));
     }
-    return stacks;
+    return present;
   }
 
   // "a, b, c and 5 more" for messages.
@@ -261,8 +173,8 @@ class Planner {
       for (const auto& stack : stacks_) {
         for (int i = 0; i < stack.count; ++i) {
           std::string prefix = cat.prefix + rules::layer_prefix(src_prefix(stack), i) + ".";
-          for (auto it = by_name_.lower_bound(prefix);
-               it != by_name_.end() && starts_with(it->first, prefix); ++it) {
+          for (auto it = listing_.by_name().lower_bound(prefix);
+               it != listing_.by_name().end() && starts_with(it->first, prefix); ++it) {
             if (ends_with(it->first, cat.suffix) && !consumed_.count(it->first))
               found.push_back(it->first);
           }
@@ -272,7 +184,7 @@ class Planner {
     if (found.empty()) return;
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
-    const char* target = fw2te() ? "TE" : o_.framework == Framework::kPax ? "Pax" : "T5X";
+    const std::string target = fw2te() ? "TE" : profile_.name();
     if (!settings_.copy_unmapped) {
       fail(
           "no rule converts {} (arrays under converted layers: {}): the {} layer has no such "
@@ -293,9 +205,12 @@ class Planner {
     int64_t e = o_.embed_dim;
     if (e == 0) e = infer_embed_dim();
     sizes_ = o_.axis_sizes(e);
+    binder_ =
+        std::make_unique<RuleBinder>(ckpt_, listing_, o_, sizes_, profile_.missing_layer_hint(o_),
+                                     profile_.layers_on_stack_axis(o_));
   }
 
-  // E from the first source array with a standalone "e" axis (Pax; E may differ from N*H), or 0.
+  // E from the first source array with a standalone "e" axis (E may differ from N*H), or 0.
   int64_t infer_embed_dim() const {
     for (const auto& stack : stacks_) {
       for (const auto& group : stack.groups) {
@@ -318,237 +233,25 @@ class Planner {
 
   // The weight category and every optimizer-state group that mirrors it.
   void find_categories() {
-    std::set<std::string> found;
-    // Per-parameter state (T5X Adafactor): (prefix, ".slot") -> whether every array is [1].
-    struct Slot {
-      bool placeholders = true;  // every array of the slot is [1]
-      std::string shaped;        // an array of the slot that is not [1]
-    };
-    std::map<std::pair<std::string, std::string>, Slot> slots;
+    std::vector<std::string> layer_names;
     for (const auto& stack : stacks_) {
       std::string layer0 = rules::layer_prefix(src_prefix(stack), 0) + ".";
       for (const auto& group : stack.groups) {
         for (const auto& rule : group.alternatives) {
-          for (const auto& name : src_side(rule).names) {
-            std::string suffix = layer0 + name;
-            for (const auto& [array_name, entry] : by_name_) {
-              if (ends_with(array_name, suffix)) {
-                found.insert(array_name.substr(0, array_name.size() - suffix.size()));
-              } else if (size_t at = array_name.find(suffix + "."); at != std::string::npos) {
-                std::string prefix = array_name.substr(0, at);
-                std::string slot = array_name.substr(at + suffix.size());
-                if (slot.find('.', 1) != std::string::npos ||
-                    (!prefix.empty() && prefix.back() != '.'))
-                  adafactor(array_name);  // deeper state below a parameter: no rule for it
-                Slot& s = slots[{prefix, slot}];
-                if (entry->metadata.shape != Shape{1}) {
-                  s.placeholders = false;
-                  s.shaped = array_name;
-                }
-              }
-            }
-          }
+          for (const auto& name : src_side(rule).names) layer_names.push_back(layer0 + name);
         }
       }
     }
-    categories_.push_back({weight_category_, "", false});
-    for (const auto& [key, s] : slots) {
-      // Factored statistics (v_row / v_col of their own shapes) cannot follow the weight.
-      if ((key.second == ".v_row" || key.second == ".v_col") && !s.placeholders)
-        adafactor(s.shaped);
-      if (o_.weight_only) continue;  // dropped with its subtree below
-      categories_.push_back({key.first, key.second, s.placeholders});
-    }
-    for (const auto& cat : found) {
-      if (cat == weight_category_ || (!cat.empty() && cat.back() != '.')) continue;
-      if (cat.find("fp8_meta") != std::string::npos) continue;
-      for (const char* factored : {".vr.", ".vc.", ".v_row.", ".v_col."}) {
-        if (cat.find(factored) != std::string::npos ||
-            starts_with(cat, std::string(factored).substr(1))) {
-          adafactor(cat + "...");
-        }
-      }
-      if (o_.weight_only) {
-        drop_category(cat);
-      } else {
-        categories_.push_back({cat, "", false});
-      }
-    }
-    if (o_.weight_only) drop_mirrors();
-    if (o_.weight_only && o_.framework == Framework::kT5x) drop_category("state.param_states.");
+    WeightTree weights;
+    weights.category = weight_category_;
+    weights.root = profile_.weight_root();
+    weights.dropped_with_weight_only = profile_.dropped_with_weight_only();
+    categories_ = plan::find_categories(listing_, layer_names, weights, o_.weight_only, consumed_,
+                                        plan_.dropped, dropped_optimizer_);
     if (o_.weight_only && dropped_optimizer_ > 0) {
       plan_.notes.push_back(fmt::format(
           "--weight-only: {} optimizer-state arrays left out of the output", dropped_optimizer_));
     }
-  }
-
-  void adafactor(const std::string& name) {
-    if (o_.weight_only) return;
-    fail(
-        "{}: Adafactor factored optimizer state cannot be converted like its weight; pass "
-        "--weight-only to convert the weights and leave the optimizer state out",
-        name);
-  }
-
-  // --weight-only: every array outside the weights whose name ends with a weight's path (the
-  // optimizer moments of non-layer weights too, e.g. Pax's opt_states_0.no_prefix_2.m.params.*).
-  void drop_mirrors() {
-    const std::string root = o_.framework == Framework::kPax ? "mdl_vars." : "target.";
-    std::set<std::string> weight_paths;
-    for (const auto& [name, entry] : by_name_) {
-      if (starts_with(name, weight_category_)) weight_paths.insert(name.substr(root.size()));
-    }
-    for (const auto& [name, entry] : by_name_) {
-      if (starts_with(name, root) || consumed_.count(name)) continue;
-      for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
-        if (weight_paths.count(name.substr(dot + 1))) {
-          consumed_.insert(name);
-          plan_.dropped.push_back(name);
-          ++dropped_optimizer_;
-          break;
-        }
-      }
-    }
-  }
-
-  void drop_category(const std::string& cat) {
-    for (const auto& [name, entry] : by_name_) {
-      if (!starts_with(name, cat) || consumed_.count(name)) continue;
-      if (entry->metadata.rank() == 0) continue;  // counters and steps stay
-      consumed_.insert(name);
-      plan_.dropped.push_back(name);
-      ++dropped_optimizer_;
-    }
-  }
-
-  struct Binding {
-    const rules::Rule* rule;
-    std::vector<const ArrayEntry*> inputs;
-    std::vector<AxisPattern> input_patterns;
-    Rearrangement rearrangement;
-  };
-
-  // Tries one rule for one layer: every source exists and has the expected shape.
-  std::optional<Binding> bind(const rules::Rule& rule, const Category& cat,
-                              const std::string& prefix, int layer, std::string& why) {
-    Binding b{&rule, {}, {}, {}};
-    for (const auto& name : src_side(rule).names) {
-      std::string full = cat.name(prefix + "." + name);
-      const ArrayEntry* a = find(full);
-      std::error_code ec;
-      if (!a && !ckpt_.t5x_index && fs::is_directory(ckpt_.array_root / full, ec)) {
-        fail("{}: the folder exists but is not a zarr array (no .zarray in it)",
-             (ckpt_.array_root / full).string());
-      }
-      if (!a) {
-        why = fmt::format("no array {}", full);
-        if (!rule.hint.empty()) why += ": " + rule.hint;
-        if (!any_with_prefix(cat.prefix + prefix + ".")) {
-          std::string guess;
-          if (layer > 0) {
-            guess =
-                fmt::format("; does the checkpoint have only {} layers (--num-of-layer)?", layer);
-          } else if (o_.framework == Framework::kPax) {
-            guess = o_.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
-                                  : "; is this a repeat checkpoint (--pax-repeat)?";
-          }
-          why +=
-              fmt::format(" (nothing is named {}{}.*{}{})", cat.prefix, prefix, cat.suffix, guess);
-        }
-        return std::nullopt;
-      }
-      b.inputs.push_back(a);
-    }
-    if (cat.placeholders) return b;  // no shape to follow (emit_placeholders)
-    std::vector<std::string> alternatives = split_alternatives(src_side(rule).pattern);
-    for (const ArrayEntry* a : b.inputs) {
-      std::optional<AxisPattern> chosen;
-      for (const auto& alt : alternatives) {
-        auto p = transform::parse_axis_pattern(alt);
-        if (p.rank() == a->metadata.rank()) {
-          chosen = p;
-          break;
-        }
-      }
-      if (!chosen) chosen = transform::parse_axis_pattern(alternatives[0]);
-      b.input_patterns.push_back(*chosen);
-    }
-    auto dst_alts = split_alternatives(dst_side(rule).pattern);
-    size_t dst_choice = (o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0;
-    std::vector<AxisPattern> outputs;
-    for (size_t i = 0; i < dst_side(rule).names.size(); ++i) {
-      outputs.push_back(transform::parse_axis_pattern(dst_alts[dst_choice]));
-    }
-    try {
-      b.rearrangement = Rearrangement::compile(b.input_patterns, outputs, "s", sizes_);
-    } catch (const Error& e) {
-      fail_axis_mismatch(b, outputs, e);
-    }
-    for (size_t i = 0; i < b.inputs.size(); ++i) {
-      Shape expected = b.rearrangement.shape(b.rearrangement.inputs[i]);
-      if (expected != b.inputs[i]->metadata.shape) {
-        why =
-            fmt::format("{}: expected shape {} (pattern \"{}\" with {}), found {}",
-                        b.inputs[i]->name, shape_string(expected), b.input_patterns[i].to_string(),
-                        dims_text(), shape_string(b.inputs[i]->metadata.shape));
-        return std::nullopt;
-      }
-    }
-    for (size_t i = 1; i < b.inputs.size(); ++i) {
-      if (!(b.inputs[i]->metadata.dtype == b.inputs[0]->metadata.dtype)) {
-        // Same name, different byte order (<f4, >f4): show the zarr spelling too.
-        const auto& d0 = b.inputs[0]->metadata.dtype;
-        const auto& di = b.inputs[i]->metadata.dtype;
-        bool same_name = d0.name() == di.name();
-        auto text = [&](const zarr::DType& d) {
-          return same_name ? fmt::format("{} ({})", d.name(), d.zarr) : d.name();
-        };
-        fail("{} is {} but {} is {}: arrays combined by one rule must have the same dtype{}",
-             b.inputs[0]->name, text(d0), b.inputs[i]->name, text(di),
-             same_name ? " and byte order (te-ckpt moves bytes, it does not swap them)" : "");
-      }
-    }
-    return b;
-  }
-
-  // A rule's patterns do not fit the flags' axis sizes (the only case: a key/value array without
-  // the head axis, which holds one key/value head, and --num-gqa-groups > 1).
-  [[noreturn]] void fail_axis_mismatch(const Binding& b, const std::vector<AxisPattern>& outputs,
-                                       const Error& e) const {
-    const int64_t k = o_.kv_heads();
-    for (size_t i = 0; i < b.inputs.size(); ++i) {
-      if (!b.input_patterns[i].contains("g") && k != 1 &&
-          src_side(*b.rule).pattern.find('g') != std::string::npos) {
-        fail(
-            "{}: stored as {} (pattern \"{}\", key/value without a head axis: one key/value head), "
-            "but {} asks for {} key/value heads; pass --num-gqa-groups=1",
-            b.inputs[i]->name, shape_string(b.inputs[i]->metadata.shape),
-            b.input_patterns[i].to_string(),
-            o_.gqa_groups > 0 ? fmt::format("--num-gqa-groups={}", k)
-                              : fmt::format("--num-of-head={} (no --num-gqa-groups)", k),
-            k);
-      }
-    }
-    for (size_t j = 0; j < outputs.size(); ++j) {
-      if (!outputs[j].contains("g") && k != 1 && o_.pax_mqa_drop_head_axis) {
-        fail(
-            "--pax-mqa-drop-head-axis writes {} without a head axis (pattern \"{}\"), which holds "
-            "one key/value head, but --num-gqa-groups={}: drop the flag or pass "
-            "--num-gqa-groups=1",
-            dst_side(*b.rule).names[j], outputs[j].to_string(), o_.gqa_groups);
-      }
-    }
-    std::vector<std::string> names;
-    for (const auto* a : b.inputs) names.push_back(a->name);
-    fail("{}: {} ({})", fmt::join(names, ", "), e.what(), dims_text());
-  }
-
-  std::string dims_text() const {
-    std::string t = fmt::format("E={} N={} H={} F={}", sizes_.at("e"), sizes_.at("n"),
-                                sizes_.at("h"), sizes_.at("f"));
-    if (o_.kv_heads() != o_.heads) t += fmt::format(" K={}", o_.kv_heads());
-    if (o_.pax_repeat) t += fmt::format(" L={}", sizes_.at("l"));
-    return t;
   }
 
   void plan_stack(const Category& cat, const rules::LayerStack& stack) {
@@ -560,7 +263,7 @@ class Planner {
         std::string first_why;
         for (const auto& rule : group.alternatives) {
           std::string why;
-          chosen = bind(rule, cat, src, i, why);
+          chosen = binder_->bind(rule, cat, src, i, why);
           if (chosen) break;
           if (first_why.empty() ||
               (first_why.starts_with("no array") && !why.starts_with("no array"))) {
@@ -585,7 +288,13 @@ class Planner {
       if (!consumed_.insert(a->name).second)
         fail("internal error: {} is used by two rules", a->name);
     }
-    if (cat.placeholders) return emit_placeholders(b, cat, dst_prefix_i);
+    if (cat.placeholders) {
+      for (auto& c :
+           placeholder_copies(b.inputs, dst_side(rule).names, cat, dst_prefix_i, plan_.dropped))
+        plan_.copies.push_back(std::move(c));
+      merged_placeholders_ += b.inputs.size() - 1;
+      return;
+    }
     int fp8 = -1;
     if (o_.gen_fp8_meta && fw2te() && rule.fp8 && cat.prefix == weight_category_ &&
         cat.suffix.empty()) {
@@ -593,10 +302,10 @@ class Planner {
       g.root = fp8_root_;
       g.module = dst_prefix_i + "." + rule.fp8->module;
       g.postfix = rule.fp8->postfix;
-      g.layers = o_.pax_repeat ? o_.layers : 0;
+      g.layers = profile_.layers_on_stack_axis(o_) ? o_.layers : 0;
       g.kernel = cat.name(dst_prefix_i + "." + dst_side(rule).names[0]);
       g.codec = settings_.codec ? settings_.codec : b.inputs[0]->metadata.codec;
-      // A model stored inline in a T5X index: the FP8 arrays get T5X's own codec (gzip level 1).
+      // A model stored inline in an index: the FP8 arrays get the index's codec (gzip level 1).
       if (b.inputs[0]->is_inline() && !settings_.codec) g.codec = zarr::make_deflate_codec(true, 1);
       fp8 = static_cast<int>(plan_.fp8_gemms.size());
       plan_.fp8_gemms.push_back(std::move(g));
@@ -631,7 +340,7 @@ class Planner {
       in_meta.push_back(in->metadata);
     }
     const std::vector<Shape> copyable =
-        copyable_output_chunks(r, in_meta, is_inline, rechunk ? &rule : nullptr);
+        copyable_output_chunks(r, in_meta, is_inline, rechunk ? &rule : nullptr, settings_);
     for (size_t j = 0; j < dst_names.size(); ++j) {
       const auto& view = r.outputs[j];
       Shape shape = r.shape(view);
@@ -640,13 +349,12 @@ class Planner {
         chunks = shape;
       } else if (!copyable.empty()) {
         chunks = copyable[j];
-      } else if (o_.framework == Framework::kT5x) {
-        chunks = t5x_chunk_shape(
-            shape, (int64_t{64} << 20) / static_cast<int64_t>(first.metadata.dtype.itemsize));
       } else {
-        chunks = derived_chunks(r, view, b.inputs);
+        chunks = profile_.merged_output_chunks(shape, first.metadata.dtype.itemsize,
+                                               derived_chunks(r, view, b.inputs));
       }
-      if (rechunk && !is_inline) apply_kernel_chunk(rule, view, r, chunks);
+      if (rechunk && !is_inline)
+        apply_kernel_chunk(rule, view, r, settings_.kernel_chunk_size, chunks);
       auto codec = is_inline ? zarr::make_null_codec()
                              : (settings_.codec ? settings_.codec : first.metadata.codec);
       const std::string out_name = cat.name(dst_prefix_i + "." + dst_names[j]);
@@ -662,105 +370,12 @@ class Planner {
         dst_names.size() > 1 ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
                              : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
     job.rule = in_text + " -> " + out_text;
-    decide_chunk_copy(job, in_meta, is_inline);
+    decide_chunk_copy(job, in_meta, is_inline, settings_);
     plan_.jobs.push_back(std::move(job));
   }
 
-  // A rule's [1] placeholders (unfactored Adafactor's m, v_row, v_col): each output weight gets a
-  // copy of the first input's placeholder, the others are merged into it, which is exact (and
-  // round-trips) only when every input holds the same bytes.
-  void emit_placeholders(const Binding& b, const Category& cat, const std::string& dst_prefix_i) {
-    const ArrayEntry& first = *b.inputs[0];
-    const Bytes value = first.open().read_all();
-    for (size_t i = 1; i < b.inputs.size(); ++i) {
-      const ArrayEntry& other = *b.inputs[i];
-      if (!(other.metadata.dtype == first.metadata.dtype) || other.open().read_all() != value) {
-        fail(
-            "{} and {} are Adafactor [1] placeholders of weights that one rule combines, but they "
-            "differ ({} and {}): the output has one placeholder for both; pass --weight-only to "
-            "leave the optimizer state out",
-            first.name, other.name, placeholder_text(first), placeholder_text(other));
-      }
-      plan_.dropped.push_back(other.name);
-      ++merged_placeholders_;
-    }
-    for (const auto& name : dst_side(*b.rule).names)
-      plan_.copies.push_back({&first, cat.name(dst_prefix_i + "." + name), -1});
-  }
-
-  static std::string placeholder_text(const ArrayEntry& a) {
-    const Bytes v = a.open().read_all();
-    if (a.metadata.dtype.name() == "float32" && v.size() == 4) {
-      float f;
-      std::memcpy(&f, v.data(), 4);
-      return fmt::format("{} {}", a.metadata.dtype.name(), f);
-    }
-    std::string hex;
-    for (std::byte c : v) hex += fmt::format("{:02x}", static_cast<unsigned>(c));
-    return fmt::format("{} bytes {}", a.metadata.dtype.name(), hex);
-  }
-
-  // --output-chunking=copyable: the output chunks that make the job's chunks copies of its input
-  // chunks (same extents, same memory order, the source's codec), one shape per output; empty
-  // when there are none (or merge chunking is asked for).
-  // `rechunk_rule`: the rule whose kernels --kernel-chunk-size rechunks (applied before judging).
-  std::vector<Shape> copyable_output_chunks(const Rearrangement& r,
-                                            const std::vector<zarr::ArrayMetadata>& in_meta,
-                                            bool is_inline, const rules::Rule* rechunk_rule) const {
-    if (!settings_.copyable_chunking || is_inline) return {};
-    std::vector<Shape> chunks;
-    std::vector<zarr::ArrayMetadata> out_meta;
-    for (size_t j = 0; j < r.outputs.size(); ++j) {
-      auto c = copyable_chunks(r, j, in_meta);
-      if (!c) return {};
-      Shape tried = *c;
-      if (rechunk_rule) apply_kernel_chunk(*rechunk_rule, r.outputs[j], r, tried);
-      if (tried != *c) return {};
-      out_meta.push_back(
-          zarr::ArrayMetadata::make(r.shape(r.outputs[j]), *c, in_meta[0].dtype, in_meta[0].codec));
-      chunks.push_back(std::move(*c));
-    }
-    if (chunk_copy_obstacle(r, in_meta, out_meta)) return {};
-    return chunks;
-  }
-
-  void decide_chunk_copy(TransformJob& job, const std::vector<zarr::ArrayMetadata>& in_meta,
-                         bool is_inline) const {
-    std::optional<std::string> obstacle;
-    if (!settings_.chunk_copy) {
-      obstacle = "--no-chunk-copy";
-    } else if (is_inline) {
-      obstacle = "inline arrays of the index";
-    } else if (job.fp8_gemm >= 0 && in_meta[0].order == 'F') {
-      // max|W| is taken per row of the output from the input's C-order region reads.
-      obstacle = "an F-order kernel whose max|W| is generated";
-    } else {
-      std::vector<zarr::ArrayMetadata> out_meta;
-      for (const auto& o : job.outputs) out_meta.push_back(o.metadata);
-      obstacle = chunk_copy_obstacle(job.rearrangement, in_meta, out_meta);
-    }
-    job.chunk_copy = !obstacle;
-    job.reencode_reason = obstacle.value_or("");
-  }
-
-  // --kernel-chunk-size: chunk a kernel along its embedding ("e") axis.
-  void apply_kernel_chunk(const rules::Rule& rule, const transform::ArrayView& view,
-                          const Rearrangement& r, Shape& chunks) const {
-    if (!rule.kernel) return;
-    int e = -1;
-    for (size_t a = 0; a < r.axis_names.size(); ++a) {
-      if (r.axis_names[a] == "e") e = static_cast<int>(a);
-    }
-    for (size_t j = 0; j < view.axes.size(); ++j) {
-      if (view.axes[j].size() == 1 && view.axes[j][0] == e) {
-        chunks[j] =
-            std::min<int64_t>(settings_.kernel_chunk_size, std::max<int64_t>(r.axis_sizes[e], 1));
-      }
-    }
-  }
-
   void check_layer_count(const rules::LayerStack& stack) {
-    if (o_.framework == Framework::kPax && o_.pax_repeat) return;  // the [L] axis is shape-checked
+    if (profile_.layers_on_stack_axis(o_)) return;  // the [L] axis is shape-checked
     std::string beyond =
         weight_category_ + rules::layer_prefix(src_prefix(stack), stack.count) + ".";
     if (any_with_prefix(beyond)) {
@@ -773,7 +388,7 @@ class Planner {
     // TE -> framework: FP8 metadata (of any format) has no place in the framework model.
     if (!fw2te()) {
       std::vector<std::string> fp8;
-      for (const auto& [name, entry] : by_name_) {
+      for (const auto& [name, entry] : listing_.by_name()) {
         if (rules::parse_fp8_array_name(name) && consumed_.insert(name).second) {
           plan_.dropped.push_back(name);
           fp8.push_back(name);
@@ -819,8 +434,10 @@ class Planner {
   const Checkpoint& ckpt_;
   rules::ModelOptions o_;
   PlanSettings settings_;
+  const FrameworkProfile& profile_;
   Plan plan_;
-  std::map<std::string, const ArrayEntry*> by_name_;
+  ArrayListing listing_;
+  std::unique_ptr<RuleBinder> binder_;
   std::vector<rules::LayerStack> stacks_;
   std::map<std::string, int64_t> sizes_;
   std::string weight_category_, fp8_root_;
@@ -843,105 +460,10 @@ std::vector<std::string> Plan::output_names() const {
 }
 
 Plan make_plan(const Checkpoint& source, const rules::ModelOptions& options,
-               const PlanSettings& settings) {
-  if (options.direction == Direction::kTeToTe) return plan_fp8_migration(source, options, settings);
-  return Planner(source, options, settings).run();
-}
-
-Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements) {
-  // Divisors in increasing order, found up to the square root (a dimension may be large).
-  std::vector<std::vector<int64_t>> divisors(shape.size());
-  for (size_t i = 0; i < shape.size(); ++i) {
-    std::vector<int64_t> high;
-    for (int64_t d = 1; d <= shape[i] / d; ++d) {
-      if (shape[i] % d != 0) continue;
-      divisors[i].push_back(d);
-      if (d != shape[i] / d) high.push_back(shape[i] / d);
-    }
-    divisors[i].insert(divisors[i].end(), high.rbegin(), high.rend());
-    if (divisors[i].empty()) divisors[i].push_back(1);
-  }
-  auto product = [&] {
-    Shape largest;
-    for (const auto& d : divisors) largest.push_back(d.back());
-    return checked_product(largest).value_or(INT64_MAX);
-  };
-  while (product() > max_elements) {
-    size_t largest = 0;
-    for (size_t i = 1; i < divisors.size(); ++i) {
-      if (divisors[i].back() > divisors[largest].back()) largest = i;
-    }
-    if (divisors[largest].size() == 1) break;
-    divisors[largest].pop_back();
-  }
-  Shape chunks;
-  for (const auto& d : divisors) chunks.push_back(d.back());
-  return chunks;
-}
-
-std::string describe(const Plan& plan) {
-  std::string out;
-  auto codec_text = [](const zarr::ArrayMetadata& m) {
-    if (m.v3) return "zarr3 " + zarr::v3::describe_v3_codecs(*m.v3);
-    return m.codec->id() == "null" ? std::string("raw") : m.codec->to_json().dump();
-  };
-  out += fmt::format("{} conversion jobs:\n", plan.jobs.size());
-  uint64_t copied_bytes = 0, reencoded_bytes = 0;
-  size_t copy_jobs = 0;
-  for (const auto& job : plan.jobs) {
-    if (job.chunk_copy) {
-      int64_t chunks = 0;
-      for (const auto& o : job.outputs) chunks += o.metadata.num_chunks();
-      for (const auto* in : job.inputs) copied_bytes += in->stored_bytes;
-      ++copy_jobs;
-      out += fmt::format("  {}  [copy {} chunks]\n", job.rule, chunks);
-    } else {
-      for (const auto* in : job.inputs) {
-        reencoded_bytes +=
-            static_cast<uint64_t>(num_elements(in->metadata.shape)) * in->metadata.dtype.itemsize;
-      }
-      out += fmt::format("  {}  [re-encode: {}]\n", job.rule, job.reencode_reason);
-    }
-    for (const auto* in : job.inputs) {
-      out += fmt::format("    < {} {} {}{}\n", in->name, in->metadata.dtype.name(),
-                         shape_string(in->metadata.shape), in->is_inline() ? " (inline)" : "");
-    }
-    for (const auto& o : job.outputs) {
-      out += fmt::format("    > {} {} {} chunks {} {}{}\n", o.name, o.metadata.dtype.name(),
-                         shape_string(o.metadata.shape), shape_string(o.metadata.chunks),
-                         codec_text(o.metadata), o.is_inline ? " (inline)" : "");
-    }
-  }
-  out += fmt::format(
-      "chunk copies: {} jobs, {} stored bytes copied; re-encoded: {} jobs, {} decoded bytes\n",
-      copy_jobs, copied_bytes, plan.jobs.size() - copy_jobs, reencoded_bytes);
-  out += fmt::format("{} arrays copied unchanged:\n", plan.copies.size());
-  for (const auto& c : plan.copies) {
-    const std::string recoded =
-        c.recode_to
-            ? fmt::format(" (re-encoded as {})", c.recode_to->is_zarr3() ? "zarr3" : "zarr v2")
-            : "";
-    if (c.target_name == c.source->name) {
-      out += fmt::format("  = {} {} {}{}\n", c.source->name, c.source->metadata.dtype.name(),
-                         shape_string(c.source->metadata.shape), recoded);
-    } else {
-      out += fmt::format("  = {} -> {} {} {}{}\n", c.source->name, c.target_name,
-                         c.source->metadata.dtype.name(), shape_string(c.source->metadata.shape),
-                         recoded);
-    }
-  }
-  out += describe_fp8_output(plan);
-  if (!plan.file_copies.empty()) {
-    out += fmt::format("{} other files copied:\n", plan.file_copies.size());
-    for (const auto& f : plan.file_copies) out += fmt::format("  = {}\n", f.string());
-  }
-  if (!plan.dropped.empty()) {
-    out += fmt::format("{} arrays left out:\n", plan.dropped.size());
-    for (const auto& d : plan.dropped) out += fmt::format("  - {}\n", d);
-  }
-  for (const auto& n : plan.notes) out += fmt::format("note: {}\n", n);
-  for (const auto& w : plan.warnings) out += fmt::format("warning: {}\n", w);
-  return out;
+               const PlanSettings& settings, const FrameworkProfile& profile) {
+  if (options.direction == Direction::kTeToTe)
+    return plan_fp8_migration(source, options, settings, profile);
+  return Planner(source, options, settings, profile).run();
 }
 
 }  // namespace te::plan

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "plan/framework_profile.h"
 #include "rules/fp8_format.h"
 #include "rules/model_options.h"
 #include "transform/rearrangement.h"
@@ -20,9 +21,9 @@ namespace te::plan {
 namespace fs = std::filesystem;
 
 struct OutputArray {
-  std::string name;  // folder name (Pax), dotted index path (T5X)
+  std::string name;  // folder name, or dotted path in an index
   zarr::ArrayMetadata metadata;
-  bool is_inline = false;  // T5X: stored inside the index, like its source
+  bool is_inline = false;  // stored inside the index, like its source
 };
 
 struct TransformJob {
@@ -54,7 +55,7 @@ struct ArrayCopy {
 // One TE GEMM whose FP8 metadata is generated (fw2te --gen-fp8-meta): max|W| of `kernel` is its
 // kernel amax. Its arrays are those of the Fp8Module it belongs to.
 struct Fp8Gemm {
-  std::string root;    // "mdl_vars." (Pax) or "flax_mutables." (T5X)
+  std::string root;    // the framework's FP8 root (FrameworkProfile::fp8_root)
   std::string module;  // TE module path, e.g. "lm.transformer....attention.qkv"
   int postfix = 0;     // GEMM index in the module (1: LayerNormMLP's wo)
   int64_t layers = 0;  // 0: no layer axis
@@ -100,7 +101,7 @@ struct PlanSettings {
   bool chunk_copy = true;
   // true (--output-chunking=copyable): an output whose chunks can equal its inputs' chunks gets
   // that chunking (chunk 1 along a new stack axis); false (merge): the derived chunking of
-  // before (T5X: _choose_chunk_shape; Pax: the inputs' chunks, whole along a stack axis).
+  // before (FrameworkProfile::merged_output_chunks).
   bool copyable_chunking = true;
 };
 
@@ -120,16 +121,10 @@ struct Plan {
   std::vector<std::string> output_names() const;
 };
 
-// Builds and checks the plan. Throws te::Error naming the array and what was expected when the
-// checkpoint does not fit the options.
+// Builds and checks the plan of converting `source`, a checkpoint of `profile`'s framework.
+// Throws te::Error naming the array and what was expected when the checkpoint does not fit the
+// options.
 Plan make_plan(const checkpoint::Checkpoint& source, const rules::ModelOptions& options,
-               const PlanSettings& settings);
-
-// The plan as text: every job (sources -> targets, shapes, pattern, dtype, chunks) and every copy.
-std::string describe(const Plan& plan);
-
-// T5X's _choose_chunk_shape: the largest chunk of at most `max_elements` that evenly divides
-// `shape`, shrinking the largest dimension's divisor first.
-Shape t5x_chunk_shape(const Shape& shape, int64_t max_elements);
+               const PlanSettings& settings, const FrameworkProfile& profile);
 
 }  // namespace te::plan

@@ -80,6 +80,15 @@ class LayeringTest(unittest.TestCase):
         self.assertNotIn("plan", reachable(layers, "zarr"))
         self.assertNotIn("cli", reachable(layers, "exec"))
 
+    def test_plan_and_exec_do_not_reach_the_framework_profiles(self):
+        # Dependency inversion: plan/ and exec/ declare the profile interfaces, frameworks/
+        # implements them, the command line passes one in.
+        layers = declared_layers()
+        self.assertIn("frameworks", layers)
+        for layer in ("plan", "exec"):
+            self.assertNotIn("frameworks", reachable(layers, layer))
+        self.assertIn("frameworks", reachable(layers, "cli"))
+
 
 if __name__ == "__main__":
     unittest.main()
