@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "frameworks/profiles.h"

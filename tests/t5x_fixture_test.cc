@@ -40,14 +40,16 @@ TEST(T5xChunkShape, SpecTable) {
   EXPECT_EQ(plan::largest_dividing_chunks({4096, 2, 10240}, f32), (Shape{2048, 2, 2560}));
   EXPECT_EQ(plan::largest_dividing_chunks({10240, 4096}, f32), (Shape{2560, 4096}));
   EXPECT_EQ(plan::largest_dividing_chunks({768, 3072}, f32), (Shape{768, 3072}));
-  EXPECT_EQ(plan::largest_dividing_chunks({4096, 4096}, f32), (Shape{4096, 4096}));  // exactly 16 Mi
+  EXPECT_EQ(plan::largest_dividing_chunks({4096, 4096}, f32),
+            (Shape{4096, 4096}));  // exactly 16 Mi
   EXPECT_EQ(plan::largest_dividing_chunks({5}, f32), (Shape{5}));
   EXPECT_EQ(plan::largest_dividing_chunks({}, f32), Shape{});
 }
 
 TEST(T5xChunkShape, OtherItemSizesAndTies) {
   // bfloat16: 32 Mi elements.
-  EXPECT_EQ(plan::largest_dividing_chunks({32128, 4096}, (int64_t{64} << 20) / 2), (Shape{8032, 4096}));
+  EXPECT_EQ(plan::largest_dividing_chunks({32128, 4096}, (int64_t{64} << 20) / 2),
+            (Shape{8032, 4096}));
   // Ties go to the lowest index: [6, 6] with at most 18 elements shrinks dimension 0 (6 -> 3);
   // with at most 12 it then shrinks dimension 1, now the largest (6 -> 3).
   EXPECT_EQ(plan::largest_dividing_chunks({6, 6}, 12), (Shape{3, 3}));
