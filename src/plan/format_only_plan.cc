@@ -26,8 +26,7 @@ Plan make_format_only_plan(const checkpoint::Checkpoint& source) {
     plan.file_copies.push_back(f);
   }
   plan.notes.push_back(fmt::format(
-      "format-only conversion: {} arrays copied under their own names, no parameter renamed",
-      plan.copies.size()));
+      "format-only conversion: {} arrays copied, no parameter converted", plan.copies.size()));
   return plan;
 }
 

@@ -11,8 +11,8 @@
 
 namespace te::plan {
 
-// Applies `spelling` to every output array name of `plan`. Two outputs spelled alike are an
-// error naming both sources.
-void rename_outputs(Plan& plan, const std::function<std::string(std::string_view)>& spelling);
+// Applies `spelling` to every output array name of `plan`; returns how many names changed. Two
+// outputs spelled alike are an error naming both sources.
+size_t rename_outputs(Plan& plan, const std::function<std::string(std::string_view)>& spelling);
 
 }  // namespace te::plan
