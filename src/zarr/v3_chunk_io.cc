@@ -50,6 +50,17 @@ std::string stored_value_key(const ArrayMetadata& m, const std::string& prefix,
 
 namespace {
 
+// New arrays store one executor chunk per value (one inner chunk per shard); te::Error naming
+// `what` otherwise.
+void require_one_executor_chunk_per_value(const ArrayMetadata& m, const std::string& what) {
+  if (m.chunks != m.v3->chunk_shape) {
+    fail(
+        "{}: internal error: te-ckpt writes zarr3 shards of one inner chunk, but this array's "
+        "shard {} holds inner chunks {}",
+        what, shape_string(m.v3->chunk_shape), shape_string(m.chunks));
+  }
+}
+
 // Where executor chunk `chunk_index` is stored: the key of its value, and within it the inner
 // chunk's byte range (sharded arrays). nullopt when the value or the inner chunk is missing.
 struct StoredChunk {
@@ -107,12 +118,7 @@ std::optional<Bytes> read_v3_payload(const kv::KvStore& store, const std::string
 Bytes v3_value_of_payload(const ArrayMetadata& m, std::span<const std::byte> payload,
                           const std::string& what) {
   const V3Metadata& v3 = *m.v3;
-  if (m.chunks != v3.chunk_shape) {
-    fail(
-        "{}: internal error: te-ckpt writes zarr3 shards of one inner chunk, but this array's "
-        "shard {} holds inner chunks {}",
-        what, shape_string(v3.chunk_shape), shape_string(m.chunks));
-  }
+  require_one_executor_chunk_per_value(m, what);
   if (!reads_inner_chunks(v3)) return Bytes(payload.begin(), payload.end());
   return shard_of_single_inner_chunk(*v3.codecs.codecs[0].sharding, v3.chunk_shape, payload, what);
 }
@@ -120,12 +126,7 @@ Bytes v3_value_of_payload(const ArrayMetadata& m, std::span<const std::byte> pay
 Bytes encode_v3_chunk(const ArrayMetadata& m, std::span<const std::byte> decoded,
                       const std::string& what) {
   const V3Metadata& v3 = *m.v3;
-  if (m.chunks != v3.chunk_shape) {
-    fail(
-        "{}: internal error: te-ckpt writes zarr3 shards of one inner chunk, but this array's "
-        "shard {} holds inner chunks {}",
-        what, shape_string(v3.chunk_shape), shape_string(m.chunks));
-  }
+  require_one_executor_chunk_per_value(m, what);
   return encode_chunk(v3.codecs, v3.dtype, v3.chunk_shape, decoded, v3.fill_value, what);
 }
 
