@@ -299,6 +299,17 @@ class MpiTest(unittest.TestCase):
 
     # ------------------------------------------------------------------ failures
 
+    def assert_corrupt_chunk_stopped_every_rank(self, p, n, status, out, src, digest):
+        """A run of n ranks that met the corrupt combined_qkv.w chunk: one error line, naming a rank
+        and the array; every rank exited non-zero; no output, no temporary; the input untouched."""
+        errors = te_ckpt_errors(p.stderr)
+        self.assertEqual(len(errors), 1, f"expected one error line:\n{p.stderr}")
+        self.assertRegex(errors[0], rf"^te-ckpt: error: rank \d of {n}: .*combined_qkv\.w/")
+        self.assert_all_ranks_failed(status, n)
+        self.assertFalse(os.path.exists(out), "output left behind")
+        self.assert_no_temp(self.tmp)
+        self.assertEqual(tree_digest(src), digest, "the input was modified")
+
     def assert_all_ranks_failed(self, status_file, n):
         with open(status_file) as f:
             rows = dict(line.split() for line in f.read().splitlines())
@@ -324,13 +335,7 @@ class MpiTest(unittest.TestCase):
             p = mpirun(n, "convert", f"--input-path={src}", f"--output-path={out}", *m.flags("fw2te"),
                        wrap_status=status)
             self.assertLess(time.monotonic() - start, 30)
-            errors = te_ckpt_errors(p.stderr)
-            self.assertEqual(len(errors), 1, f"expected one error line:\n{p.stderr}")
-            self.assertRegex(errors[0], rf"^te-ckpt: error: rank \d of {n}: .*combined_qkv\.w/")
-            self.assert_all_ranks_failed(status, n)
-            self.assertFalse(os.path.exists(out), "output left behind")
-            self.assert_no_temp(self.tmp)
-            self.assertEqual(tree_digest(src), digest, "the input was modified")
+            self.assert_corrupt_chunk_stopped_every_rank(p, n, status, out, src, digest)
         # Plain mpirun (it ends the job at the first non-zero exit): non-zero, the same one line.
         p = mpirun(2, "convert", f"--input-path={src}", f"--output-path={out}", *m.flags("fw2te"))
         self.assertNotEqual(p.returncode, 0)
@@ -352,13 +357,7 @@ class MpiTest(unittest.TestCase):
             status = os.path.join(self.tmp, f"status{n}")
             p = mpirun(n, "convert", f"--input-path={src}", f"--output-path={out}", *m.flags("fw2te"),
                        "--output-format=ocdbt", wrap_status=status)
-            errors = te_ckpt_errors(p.stderr)
-            self.assertEqual(len(errors), 1, f"expected one error line:\n{p.stderr}")
-            self.assertRegex(errors[0], rf"^te-ckpt: error: rank \d of {n}: .*combined_qkv\.w/")
-            self.assert_all_ranks_failed(status, n)
-            self.assertFalse(os.path.exists(out), "output left behind")
-            self.assert_no_temp(self.tmp)
-            self.assertEqual(tree_digest(src), digest, "the input was modified")
+            self.assert_corrupt_chunk_stopped_every_rank(p, n, status, out, src, digest)
 
     def test_other_commands_run_once_on_rank_0(self):
         # inspect, plan, verify, convert --dry-run ...: the other ranks leave at once, so the output

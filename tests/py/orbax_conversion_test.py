@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import shutil
-import tempfile
 import unittest
 
 import numpy as np
@@ -25,8 +24,8 @@ import orbaxgen
 import paxgen
 import t5xgen
 import zarrio
+from scratch_case import ScratchTestCase
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
 
 
@@ -63,19 +62,7 @@ def folder_keys(folder):
     return out
 
 
-class OrbaxConversionTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class OrbaxConversionTest(ScratchTestCase):
     def assert_orbax_metadata(self, step, item_names, source_step):
         """`_METADATA`, `_sharding`, `array_metadatas` list exactly `item_names`."""
         item = os.path.join(step, "state")

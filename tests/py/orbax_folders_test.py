@@ -14,7 +14,6 @@ Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v orbax_folders_test
 import json
 import os
 import shutil
-import tempfile
 import unittest
 
 import numpy as np
@@ -22,30 +21,14 @@ import numpy as np
 import orbaxgen
 import t5xgen
 import zarrio
+from scratch_case import ScratchTestCase
 from orbax_conversion_test import database_arrays, decode, folder_keys
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 STEP = "checkpoint_1"
 OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
 
 
-class OrbaxFoldersTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-        self.scratch = self.path("scratch")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class OrbaxFoldersTest(ScratchTestCase):
     def source(self, direction):
         m = t5xgen.Model()
         ckpt, _ = t5xgen.build(m, layout="t5x" if direction == "fw2te" else "te", fused=True)

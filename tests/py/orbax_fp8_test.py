@@ -15,7 +15,6 @@ Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v orbax_fp8_test   (
 import base64
 import json
 import os
-import tempfile
 import unittest
 
 import numpy as np
@@ -24,10 +23,10 @@ import orbaxgen
 import paxgen
 import t5xgen
 import zarrio
+from scratch_case import ScratchTestCase
 from orbax_conversion_test import database_arrays, decode, folder_keys
 from orbax_zarr3_conversion_test import zarr3_values
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 PAX_STEP = "checkpoint_00000001"
 T5X_STEP = "checkpoint_1"
 PAX = paxgen.Model(L=2, N=4, H=4, E=16, F=32, repeat=True, layout="1.x")
@@ -37,23 +36,7 @@ def leaf_name(entry):
     return ".".join(str(k["key"]) for k in entry["key_metadata"])
 
 
-class OrbaxFp8Test(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-        self.scratch = self.path("scratch")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class OrbaxFp8Test(ScratchTestCase):
     # ------------------------------------------------------------------ the checks
     def assert_like_legacy(self, step, want, zarr3, fp8_prefix, from_scratch):
         """The Orbax output `step` holds exactly the arrays of `want` ({name: (values, zarr3 data_type,

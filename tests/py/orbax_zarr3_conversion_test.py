@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unittest
 
 import numpy as np
@@ -28,9 +27,9 @@ import paxgen
 import t5xgen
 import zarr3gen
 import zarrio
+from scratch_case import ScratchTestCase
 from orbax_conversion_test import database_arrays
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 OTHER = {"fw2te": "te2fw", "te2fw": "fw2te"}
 
 
@@ -65,20 +64,7 @@ def chunk_copied_jobs(summary):
     return int(m.group(1))
 
 
-class OrbaxZarr3ConversionTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-        self.scratch = os.path.join(self.dir, "scratch")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class OrbaxZarr3ConversionTest(ScratchTestCase):
     def assert_same_values(self, got_keys, want_arr, want_dt, name):
         got, dt = zarr3_values(got_keys, self.scratch)
         self.assertEqual(dt, want_dt, name)

@@ -15,7 +15,6 @@ Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v output_format_test
 import base64
 import json
 import os
-import tempfile
 import unittest
 
 import msgpack
@@ -25,9 +24,9 @@ import orbaxgen
 import paxgen
 import t5xgen
 import zarrio
+from scratch_case import ScratchTestCase
 from orbax_conversion_test import database_arrays, decode, folder_keys
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 SINGLE_DEVICE = {"sharding_type": "SingleDeviceSharding", "device_str": "cpu:0"}
 
 
@@ -69,22 +68,7 @@ def placeholder_leaves(path):
     return out
 
 
-class OutputFormatTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class OutputFormatTest(ScratchTestCase):
     def run_fails(self, expected, *args):
         p = zarrio.run(*args, check=False)
         self.assertEqual(p.returncode, 1, p.stderr)

@@ -11,7 +11,6 @@ Run: TE_CKPT=/path/to/te-ckpt /usr/bin/python3 -m unittest -v zarr3_output_test 
 """
 import json
 import os
-import tempfile
 import unittest
 
 import numpy as np
@@ -21,10 +20,10 @@ import orbaxgen
 import paxgen
 import t5xgen
 import zarrio
+from scratch_case import ScratchTestCase
 from orbax_conversion_test import database_arrays, decode
 from orbax_zarr3_conversion_test import zarr3_database, zarr3_values
 
-TMP_ROOT = os.environ.get("TE_CKPT_TEST_TMP") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
 STEP = "checkpoint_00000001"
 
 
@@ -33,23 +32,7 @@ def legacy_folders(state):
             if os.path.exists(os.path.join(state, n, ".zarray"))}
 
 
-class Zarr3OutputTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(dir=TMP_ROOT)
-        self.dir = self.tmp.name
-        self.scratch = self.path("scratch")
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def run_ok(self, *args):
-        p = zarrio.run(*args, check=False)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p
-
+class Zarr3OutputTest(ScratchTestCase):
     def assert_values(self, got, want, name):
         """got, want: (numpy array, dtype name) pairs; the same dtype, shape and bytes."""
         self.assertEqual(got[0].shape, want[0].shape, name)
