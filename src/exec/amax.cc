@@ -119,4 +119,22 @@ void observe_array(const checkpoint::ArrayEntry& entry, AmaxAccumulator& amax) {
   });
 }
 
+void combine_amax(std::vector<std::unique_ptr<AmaxAccumulator>>& amax,
+                  const std::function<std::vector<uint64_t>(const std::vector<uint64_t>&)>&
+                      maximum_over_processes) {
+  std::vector<uint64_t> bits;
+  for (const auto& a : amax)
+    for (float v : a->amax()) bits.push_back(std::bit_cast<uint32_t>(v));
+  const std::vector<uint64_t> maxima = maximum_over_processes(bits);
+  if (maxima.size() != bits.size())
+    fail("internal error: {} amax values combined into {}", bits.size(), maxima.size());
+  size_t next = 0;
+  for (auto& a : amax) {
+    std::vector<float> combined;
+    for (size_t i = 0; i < a->amax().size(); ++i)
+      combined.push_back(std::bit_cast<float>(static_cast<uint32_t>(maxima[next++])));
+    a->fold_in(combined);
+  }
+}
+
 }  // namespace te::exec

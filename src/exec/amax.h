@@ -1,6 +1,8 @@
 #pragma once
 // max|W| of converted kernels, for FP8 metadata (amax_w). One AmaxAccumulator per TE GEMM; blocks
 // of the kernel report their rows from any thread. NaN or Inf is an error naming the kernel.
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -34,6 +36,14 @@ class AmaxAccumulator {
   std::mutex mu_;
   std::vector<float> amax_;
 };
+
+// Every process's amax of each kernel folded into `amax` (the processes of one run, each with the
+// same kernels in the same order): the values go to `maximum_over_processes` as their IEEE bit
+// patterns, which order like the values for non-negative floats, so an element-wise maximum of
+// the patterns is exact. Throws te::Error when the result has another length.
+void combine_amax(std::vector<std::unique_ptr<AmaxAccumulator>>& amax,
+                  const std::function<std::vector<uint64_t>(const std::vector<uint64_t>&)>&
+                      maximum_over_processes);
 
 // Streams a whole array (stored or inline) chunk by chunk, row by row, into `amax`: the FP8
 // metadata of a kernel that is copied unchanged.

@@ -1,6 +1,5 @@
 #include "exec/executor.h"
 
-#include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -300,21 +299,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
   for (const auto& job : plan.jobs) result.jobs_chunk_copied += job.chunk_copy ? 1 : 0;
   result.bytes_total = total;
   const bool writes_index = !settings.before_index || settings.before_index();
-  if (!amax.empty() && settings.combine_amax) {
-    std::vector<uint64_t> bits;
-    for (const auto& a : amax)
-      for (float v : a->amax()) bits.push_back(std::bit_cast<uint32_t>(v));
-    const std::vector<uint64_t> maxima = settings.combine_amax(bits);
-    if (maxima.size() != bits.size())
-      fail("internal error: {} amax values combined into {}", bits.size(), maxima.size());
-    size_t next = 0;
-    for (auto& a : amax) {
-      std::vector<float> combined;
-      for (size_t i = 0; i < a->amax().size(); ++i)
-        combined.push_back(std::bit_cast<float>(static_cast<uint32_t>(maxima[next++])));
-      a->fold_in(combined);
-    }
-  }
+  if (!amax.empty() && settings.combine_amax) combine_amax(amax, settings.combine_amax);
   if (out.database && settings.combine_database) settings.combine_database(*out.database);
   if (!writes_index) return result;
 
