@@ -1,16 +1,18 @@
 // `te-ckpt verify SOURCE CONVERTED [--json]`: converts SOURCE again, with the options read from
 // both checkpoints (SOURCE's model; CONVERTED's choices: TE layout, Pax split QKV, FP8 metadata
-// and its history length, weight-only), into a temporary folder, and compares CONVERTED with it
-// chunk by chunk (exec/checkpoint_comparison.h). Exit 0 only when everything matches.
-// The expected conversion is written uncompressed to $TMPDIR (disk: the converted arrays'
-// decoded size): only the arrays' values are compared, so the expected side skips the codec's
-// encode and decode, the costliest steps of a conversion; comparing blocks as the executor makes
-// them, without writing, is the way to save the rest.
+// and its history length, weight-only), and compares CONVERTED with that expected conversion as
+// it is made: every chunk the executor writes is compared with the same chunk of CONVERTED and
+// dropped (exec/comparing_store.h), so only the expected index, metadata and other files reach
+// the temporary folder in $TMPDIR; then the rest is compared (exec/checkpoint_comparison.h).
+// Exit 0 only when everything matches. The expected arrays are encoded uncompressed: only their
+// values are compared, so that side skips the codec's encode and decode.
 #include <fmt/core.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/container_spelling.h"
 #include "exec/checkpoint_comparison.h"
+#include "exec/comparing_store.h"
 #include "exec/executor.h"
 #include "exec/output_container.h"
 #include "frameworks/profiles.h"
@@ -121,9 +124,20 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   exec::ExecSettings exec_settings;
   exec_settings.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   exec_settings.container = container;
+  std::map<std::string, zarr::ArrayMetadata> planned;
+  for (const auto& job : plan.jobs) {
+    for (const auto& o : job.outputs) planned.emplace(o.name, o.metadata);
+  }
+  for (const auto& c : plan.copies) planned.emplace(c.target_name, c.metadata());
+  std::shared_ptr<exec::ComparingStore> comparing;
+  exec_settings.wrap_array_store = [&](std::shared_ptr<kv::KvStore> inner) {
+    comparing = std::make_shared<exec::ComparingStore>(std::move(inner), converted, planned);
+    return comparing;
+  };
   exec::execute(plan, temp.path, exec_settings);
   checkpoint::Checkpoint expected = checkpoint::open_checkpoint(temp.path);
-  exec::ComparisonReport report = exec::compare_checkpoints(expected, converted);
+  exec::ComparisonReport report =
+      exec::compare_checkpoints(expected, converted, comparing->results());
   const std::string model = src.summary();
   if (json) {
     nlohmann::ordered_json j;

@@ -112,6 +112,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       settings.container ? *settings.container : choose_output_container(src, OutputFormat::kKeep);
   Output out(out_dir, out_dir / container.array_root, container.ocdbt,
              container.format == Format::kT5x);
+  if (settings.wrap_array_store) out.store = settings.wrap_array_store(out.store);
   ExecResult result;
   std::atomic<bool> never_cancel{false};
   const std::atomic<bool>& cancel = settings.cancel ? *settings.cancel : never_cancel;
@@ -220,33 +221,34 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     if (settings.share && !settings.share->copies.at(c)) continue;
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.
-    tasks.push_back({0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
-                       if (copy.recode_to) {
-                         // Stored in the other zarr version: re-encoded chunk by chunk.
-                         const RecodeCounts c = recode_array(
-                             *copy.source, out.create({copy.target_name, *copy.recode_to, false}));
-                         recoded_bytes += c.decoded_bytes;
-                         moved_bytes += c.moved_bytes;
-                         moved_chunks += c.moved_chunks;
-                       } else if (copy.source->is_inline() && !out.inline_in_index) {
-                         // Out of a T5X index into the output's store: a zarr array now.
-                         out.create({copy.target_name, copy.source->metadata, false})
-                             .write_all(copy.source->open().read_all());
-                       } else if (copy.source->folder && !out.database) {
-                         fs::path target = copy.target_name == copy.source->name
-                                               ? out.array_root / fs::relative(*copy.source->folder,
-                                                                               src.array_root)
-                                               : out.folder(copy.target_name);
-                         kv::copy_tree(*copy.source->folder, target, src.path);
-                       } else if (!copy.source->is_inline()) {
-                         // An array in another store (an OCDBT database), or any array into the
-                         // output's database: its keys, one by one (KvStore::copy_from copies
-                         // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
-                         copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
-                       }
-                       if (acc) observe_array(*copy.source, *acc);
-                       copied_bytes += copy_bytes;
-                     }});
+    tasks.push_back(
+        {0, copy.source->stored_bytes / 8, [&, acc, copy, copy_bytes] {
+           if (copy.recode_to) {
+             // Stored in the other zarr version: re-encoded chunk by chunk.
+             const RecodeCounts c =
+                 recode_array(*copy.source, out.create({copy.target_name, *copy.recode_to, false}));
+             recoded_bytes += c.decoded_bytes;
+             moved_bytes += c.moved_bytes;
+             moved_chunks += c.moved_chunks;
+           } else if (copy.source->is_inline() && !out.inline_in_index) {
+             // Out of a T5X index into the output's store: a zarr array now.
+             out.create({copy.target_name, copy.source->metadata, false})
+                 .write_all(copy.source->open().read_all());
+           } else if (copy.source->folder && !out.database && !settings.wrap_array_store) {
+             fs::path target =
+                 copy.target_name == copy.source->name
+                     ? out.array_root / fs::relative(*copy.source->folder, src.array_root)
+                     : out.folder(copy.target_name);
+             kv::copy_tree(*copy.source->folder, target, src.path);
+           } else if (!copy.source->is_inline()) {
+             // An array in another store (an OCDBT database), or any array into the
+             // output's database: its keys, one by one (KvStore::copy_from copies
+             // the stored bytes: zarr v2 folder <-> OCDBT is a byte copy).
+             copy_array_keys(*copy.source, *out.store, copy.target_name + "/");
+           }
+           if (acc) observe_array(*copy.source, *acc);
+           copied_bytes += copy_bytes;
+         }});
   }
   for (size_t i = 0; i < plan.file_copies.size(); ++i) {
     const auto& f = plan.file_copies[i];

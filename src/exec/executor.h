@@ -60,6 +60,11 @@ struct ExecSettings {
   // With OCDBT output: this process's writer of the output database (its values written, not
   // committed); the caller hands every other process's values to the one that commits.
   std::function<void(kv::OcdbtWriter&)> combine_database;
+  // Null: the arrays go into the container's store. Else every value of the output's arrays
+  // (metadata and chunks; copied arrays too, key by key) goes through the store this returns for
+  // the container's own one, which decides what reaches it (te-ckpt verify compares the chunks
+  // there instead of storing them: exec/comparing_store.h).
+  std::function<std::shared_ptr<kv::KvStore>(std::shared_ptr<kv::KvStore>)> wrap_array_store;
 };
 
 struct ExecResult {
