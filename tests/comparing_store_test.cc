@@ -101,6 +101,34 @@ TEST(ComparingStore, ADifferenceNamesItsElement) {
   EXPECT_EQ(r.chunks.count("w"), 0u);  // left to nobody: the problem is reported
 }
 
+TEST(ComparingStore, EqualChunkGridsAreStreamedSlabBySlab) {
+  // One chunk of 2.4 MB (three 1 MiB slabs), the same grid on both sides: a difference in the
+  // third slab is found at its element.
+  const Shape shape{600, 1000};
+  for (bool flip : {false, true}) {
+    auto converted = std::make_shared<kv::MemoryStore>();
+    const Bytes data = ramp(600 * 1000);
+    Bytes values = data;
+    if (flip) values[4 * (500 * 1000 + 7) + 1] ^= std::byte{2};  // element [500,7]
+    ZarrArray::create(converted, "w/", v2_int32(shape, shape, '.')).write_all(values);
+    const checkpoint::Checkpoint actual = holding(converted, "w");
+    auto inner = std::make_shared<kv::MemoryStore>();
+    ComparingStore comparing(inner, actual, {});
+    auto expected = std::shared_ptr<kv::KvStore>(&comparing, [](kv::KvStore*) {});
+    ZarrArray::create(expected, "w/", v2_int32(shape, shape, '.')).write_all(data);
+    const ComparedChunks r = comparing.results();
+    EXPECT_EQ(r.bytes, data.size());
+    if (flip) {
+      ASSERT_EQ(r.problems.count("w"), 1u);
+      EXPECT_NE(r.problems.at("w").find("w: element [500,7] differs: "), std::string::npos)
+          << r.problems.at("w");
+    } else {
+      EXPECT_TRUE(r.problems.empty());
+      EXPECT_EQ(r.chunks.at("w"), (std::set<Shape>{{0, 0}}));
+    }
+  }
+}
+
 TEST(ComparingStore, CopiedShardsAreComparedInnerChunkByInnerChunk) {
   // A zarr3 array with shards [4,6] of inner chunks [2,3], copied key by key (zarr.json last,
   // so its metadata comes from the plan).
