@@ -66,11 +66,43 @@ TEST(Pattern, RejectsInvalidPatterns) {
       {"_a", ""},
       {"a, b", ""},
       {"[a] b", ""},
+      {"(g? h)", "optional axis inside a group"},
+      {"(g h)?", ""},
+      {"1?", ""},
+      {"? e", ""},
+      {"e g??", ""},
   };
   for (const auto& [text, why] : cases) {
     SCOPED_TRACE("\"" + text + "\"");
     EXPECT_TE_ERROR(parse_axis_pattern(text), "invalid pattern \"" + text + "\"", why);
   }
+}
+
+TEST(Pattern, OptionalAxesResolveStoredOrLeftOut) {
+  AxisPattern p = parse_axis_pattern("e g? h");
+  EXPECT_EQ(p.rank(), 3);
+  EXPECT_TRUE(p.has_optional_axes());
+  EXPECT_TRUE(p.contains("g"));
+  EXPECT_EQ(p.to_string(), "e g? h");
+  EXPECT_EQ(p.resolved(true).to_string(), "e g h");
+  EXPECT_FALSE(p.resolved(true).has_optional_axes());
+  EXPECT_EQ(p.resolved(false).to_string(), "e h");
+  EXPECT_EQ(p.resolved(false).axes, (Axes{{"e"}, {"h"}}));
+  // Without optional axes both resolutions are the pattern itself.
+  AxisPattern plain = parse_axis_pattern("e s (g h)");
+  EXPECT_FALSE(plain.has_optional_axes());
+  EXPECT_EQ(plain.resolved(false).to_string(), "e s (g h)");
+  EXPECT_EQ(parse_axis_pattern("g?").resolved(false).rank(), 0);
+}
+
+TEST(Pattern, LeadingAxisStacksThePattern) {
+  EXPECT_EQ(parse_axis_pattern("e f").with_leading_axis("l").to_string(), "l e f");
+  AxisPattern p = parse_axis_pattern("e g? h").with_leading_axis("l");
+  EXPECT_EQ(p.to_string(), "l e g? h");
+  EXPECT_EQ(p.resolved(false).to_string(), "l e h");
+  EXPECT_EQ(parse_axis_pattern("").with_leading_axis("l").to_string(), "l");
+  EXPECT_TE_ERROR(parse_axis_pattern("l e").with_leading_axis("l"), "already has an axis l");
+  EXPECT_TE_ERROR(parse_axis_pattern("(n l)").with_leading_axis("l"), "already has an axis l");
 }
 
 }  // namespace

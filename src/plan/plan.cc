@@ -215,8 +215,7 @@ class Planner {
     for (const auto& stack : stacks_) {
       for (const auto& group : stack.groups) {
         for (const auto& rule : group.alternatives) {
-          auto pattern =
-              transform::parse_axis_pattern(split_alternatives(src_side(rule).pattern)[0]);
+          auto pattern = stacked_pattern(src_side(rule), stack).resolved(true);
           for (size_t j = 0; j < pattern.axes.size(); ++j) {
             if (pattern.axes[j] != std::vector<std::string>{"e"}) continue;
             for (const auto& name : src_side(rule).names) {
@@ -263,7 +262,7 @@ class Planner {
         std::string first_why;
         for (const auto& rule : group.alternatives) {
           std::string why;
-          chosen = binder_->bind(rule, cat, src, i, why);
+          chosen = binder_->bind(rule, stack, cat, src, i, why);
           if (chosen) break;
           if (first_why.empty() ||
               (first_why.starts_with("no array") && !why.starts_with("no array"))) {
@@ -313,9 +312,7 @@ class Planner {
     const auto& dst_names = dst_side(rule).names;
     const auto& r = b.rearrangement;
     bool identity = b.inputs.size() == 1 && dst_names.size() == 1 &&
-                    b.input_patterns[0].to_string() ==
-                        transform::parse_axis_pattern(split_alternatives(dst_side(rule).pattern)[0])
-                            .to_string();
+                    b.input_patterns[0].to_string() == b.output_patterns[0].to_string();
     bool rechunk = settings_.kernel_chunk_size > 0 && rule.kernel;
     bool recode = settings_.codec != nullptr;
     if (identity && !rechunk && !recode) {
@@ -365,10 +362,10 @@ class Planner {
                           : zarr::ArrayMetadata::make(shape, chunks, first.metadata.dtype, codec);
       job.outputs.push_back({out_name, std::move(metadata), is_inline});
     }
-    auto dst_alts = split_alternatives(dst_side(rule).pattern);
-    std::string out_text =
-        dst_names.size() > 1 ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
-                             : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
+    const std::string out_pattern = b.output_patterns[0].to_string();
+    std::string out_text = dst_names.size() > 1
+                               ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), out_pattern)
+                               : out_pattern;
     job.rule = in_text + " -> " + out_text;
     decide_chunk_copy(job, in_meta, is_inline, settings_);
     plan_.jobs.push_back(std::move(job));

@@ -15,16 +15,9 @@ using rules::Direction;
 using transform::AxisPattern;
 using transform::Rearrangement;
 
-std::vector<std::string> split_alternatives(const std::string& pattern) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    size_t bar = pattern.find('|', start);
-    out.push_back(
-        pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
-    if (bar == std::string::npos) return out;
-    start = bar + 1;
-  }
+AxisPattern stacked_pattern(const rules::RuleSide& side, const rules::LayerStack& stack) {
+  AxisPattern p = transform::parse_axis_pattern(side.pattern);
+  return stack.stack_axis.empty() ? p : p.with_leading_axis(stack.stack_axis);
 }
 
 const rules::RuleSide& source_side(const rules::Rule& rule, Direction direction) {
@@ -46,12 +39,12 @@ RuleBinder::RuleBinder(const checkpoint::Checkpoint& ckpt, const ArrayListing& l
       missing_layer_hint_(std::move(missing_layer_hint)),
       layers_on_stack_axis_(layers_on_stack_axis) {}
 
-std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const Category& cat,
-                                        const std::string& prefix, int layer,
+std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const rules::LayerStack& stack,
+                                        const Category& cat, const std::string& prefix, int layer,
                                         std::string& why) const {
   const rules::RuleSide& src = source_side(rule, o_.direction);
   const rules::RuleSide& dst = target_side(rule, o_.direction);
-  Binding b{&rule, {}, {}, {}};
+  Binding b{&rule, {}, {}, {}, {}};
   for (const auto& name : src.names) {
     std::string full = cat.name(prefix + "." + name);
     const ArrayEntry* a = listing_.find(full);
@@ -77,25 +70,17 @@ std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const Category&
     b.inputs.push_back(a);
   }
   if (cat.placeholders) return b;  // no shape to follow (placeholder_copies)
-  std::vector<std::string> alternatives = split_alternatives(src.pattern);
+  const AxisPattern src_pattern = stacked_pattern(src, stack);
   for (const ArrayEntry* a : b.inputs) {
-    std::optional<AxisPattern> chosen;
-    for (const auto& alt : alternatives) {
-      auto p = transform::parse_axis_pattern(alt);
-      if (p.rank() == a->metadata.rank()) {
-        chosen = p;
-        break;
-      }
-    }
-    if (!chosen) chosen = transform::parse_axis_pattern(alternatives[0]);
-    b.input_patterns.push_back(*chosen);
+    // The optional axes stored when the rank says so (and when neither rank fits, as written:
+    // the shape check below names the pattern).
+    AxisPattern without = src_pattern.resolved(false);
+    const bool left_out = src_pattern.has_optional_axes() && without.rank() == a->metadata.rank();
+    b.input_patterns.push_back(left_out ? without : src_pattern.resolved(true));
   }
-  auto dst_alts = split_alternatives(dst.pattern);
-  size_t dst_choice = (o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0;
-  std::vector<AxisPattern> outputs;
-  for (size_t i = 0; i < dst.names.size(); ++i) {
-    outputs.push_back(transform::parse_axis_pattern(dst_alts[dst_choice]));
-  }
+  const AxisPattern dst_pattern = stacked_pattern(dst, stack).resolved(!o_.pax_mqa_drop_head_axis);
+  std::vector<AxisPattern>& outputs = b.output_patterns;
+  outputs.assign(dst.names.size(), dst_pattern);
   try {
     b.rearrangement = Rearrangement::compile(b.input_patterns, outputs, "s", sizes_);
   } catch (const Error& e) {

@@ -16,8 +16,9 @@
 
 namespace te::plan {
 
-// The '|'-separated alternatives of a rule side's pattern (rules/rule.h), in order.
-std::vector<std::string> split_alternatives(const std::string& pattern);
+// The pattern of `side` of a rule of `stack`: the stack's layer axis first when it has one
+// (LayerStack::stack_axis); optional axes as written (transform::AxisPattern::resolved).
+transform::AxisPattern stacked_pattern(const rules::RuleSide& side, const rules::LayerStack& stack);
 
 // The side of a rule that is read (source) or written (target) in `direction`.
 const rules::RuleSide& source_side(const rules::Rule& rule, rules::Direction direction);
@@ -27,7 +28,8 @@ const rules::RuleSide& target_side(const rules::Rule& rule, rules::Direction dir
 struct Binding {
   const rules::Rule* rule = nullptr;
   std::vector<const checkpoint::ArrayEntry*> inputs;
-  std::vector<transform::AxisPattern> input_patterns;
+  std::vector<transform::AxisPattern> input_patterns;   // as stored
+  std::vector<transform::AxisPattern> output_patterns;  // as written
   transform::Rearrangement rearrangement;
 };
 
@@ -41,12 +43,15 @@ class RuleBinder {
              const rules::ModelOptions& options, const std::map<std::string, int64_t>& sizes,
              std::string missing_layer_hint, bool layers_on_stack_axis);
 
-  // Tries `rule` for the layer at `prefix` (layer index `layer`) of `cat`: the binding, or
+  // Tries `rule` of `stack` for the layer at `prefix` (layer index `layer`) of `cat`: the
+  // binding (an optional axis read as each array's rank says, written unless the options drop
+  // it), or
   // nullopt with `why` saying which array is missing or misshapen. Throws te::Error for what no
   // other rule can mend (a folder that is not an array, dtypes that differ, axis sizes that do
   // not fit the pattern).
-  std::optional<Binding> bind(const rules::Rule& rule, const Category& cat,
-                              const std::string& prefix, int layer, std::string& why) const;
+  std::optional<Binding> bind(const rules::Rule& rule, const rules::LayerStack& stack,
+                              const Category& cat, const std::string& prefix, int layer,
+                              std::string& why) const;
 
   // "E=.. N=.. H=.. F=.." (K, L when they matter) for messages.
   std::string dims_text() const;

@@ -58,12 +58,12 @@ LayerStack pax_layer_stack(const ModelOptions& o) {
                {},
                kSkipBias});
     // Multi-query attention (K = 1) may store key/value without the head axis.
-    add(true, {{{"self_attention.key.w", "self_attention.value.w"}, "e g h|e h"},
+    add(true, {{{"self_attention.key.w", "self_attention.value.w"}, "e g? h"},
                {{"attention.kv.kernel"}, "e s (g h)"},
                true,
                Fp8Gemm{"attention.kv", 0},
                kCombined});
-    add(bias, {{{"self_attention.key.b", "self_attention.value.b"}, "g h|h"},
+    add(bias, {{{"self_attention.key.b", "self_attention.value.b"}, "g? h"},
                {{"attention.kv.bias"}, "s (g h)"},
                false,
                {},
@@ -111,32 +111,14 @@ LayerStack pax_layer_stack(const ModelOptions& o) {
              ""});
   add(bias, {{{"ff_layer.ffn_layer2.bias.b"}, "e"}, {{"mlp.wo_bias"}, "e"}, false, {}, kSkipBias});
 
-  if (o.pax_repeat) {
-    auto with_layer_axis = [](std::string& pattern) {
-      std::string out;
-      size_t start = 0;
-      for (;;) {
-        size_t bar = pattern.find('|', start);
-        if (!out.empty()) out += '|';
-        out += "l " +
-               pattern.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
-        if (bar == std::string::npos) break;
-        start = bar + 1;
-      }
-      pattern = out;
-    };
-    for (auto& group : g) {
-      for (auto& rule : group.alternatives) {
-        with_layer_axis(rule.fw.pattern);
-        with_layer_axis(rule.te.pattern);
-      }
-    }
-  }
   LayerStack stack;
   stack.fw_prefix =
       o.pax_repeat ? "lm.transformer.repeat.sub.x_layers_0" : "lm.transformer.x_layers_{i}";
-  stack.te_prefix = stack.fw_prefix + ".transformerlayer.cld";
+  stack.te_prefix = stack.fw_prefix;
+  stack.te_prefix.append(".transformerlayer.cld");
   stack.count = o.pax_repeat ? 1 : static_cast<int>(o.layers);
+  // Repeat stacks the layers along a leading axis of every layer array.
+  if (o.pax_repeat) stack.stack_axis.assign(1, 'l');
   stack.groups = std::move(g);
   return stack;
 }

@@ -10,9 +10,11 @@
 namespace te::rules {
 
 // One side of a rule: the arrays (names relative to a layer prefix) and their axis pattern.
-// Several names are stacked along the axis "s" that the other side's pattern names. A pattern may
-// list alternatives separated by '|' (e.g. "e g h|e h" for MQA key/value stored without the head
-// axis); the planner picks the first whose rank matches the stored array, and writes the first.
+// Several names are stacked along the axis "s" that the other side's pattern names. An optional
+// axis (transform/pattern.h, e.g. "e g? h" for MQA key/value stored with or without the head
+// axis) is read as the stored array's rank says, and written stored unless the options say
+// otherwise (--pax-mqa-drop-head-axis). A stack's leading layer axis is not in the patterns
+// (LayerStack::stack_axis).
 struct RuleSide {
   std::vector<std::string> names;
   std::string pattern;
@@ -45,6 +47,9 @@ struct LayerStack {
   std::string fw_prefix;  // with "{i}" for the layer index, e.g. "lm.transformer.x_layers_{i}"
   std::string te_prefix;  // e.g. "lm.transformer.x_layers_{i}.transformerlayer.cld"
   int count = 0;          // instances of the prefix (1 for a Pax repeat stack)
+  // Non-empty: the layers lie along this leading axis of every array of the stack (Pax repeat's
+  // "l"), on both sides: each rule's patterns get it as their first axis.
+  std::string stack_axis;
   std::vector<RuleGroup> groups;
 };
 

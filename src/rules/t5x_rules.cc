@@ -60,14 +60,14 @@ void add_mlp(std::vector<RuleGroup>& g, const ModelOptions& o) {
 }  // namespace
 
 LayerStack t5x_encoder_stack(const ModelOptions& o) {
-  LayerStack s{"encoder.layers_{i}", "encoder.layers_{i}", static_cast<int>(o.layers), {}};
+  LayerStack s{"encoder.layers_{i}", "encoder.layers_{i}", static_cast<int>(o.layers), "", {}};
   add_self_attention(s.groups, o, "pre_attention_layer_norm", "attention");
   add_mlp(s.groups, o);
   return s;
 }
 
 LayerStack t5x_decoder_stack(const ModelOptions& o) {
-  LayerStack s{"decoder.layers_{i}", "decoder.layers_{i}", static_cast<int>(o.layers), {}};
+  LayerStack s{"decoder.layers_{i}", "decoder.layers_{i}", static_cast<int>(o.layers), "", {}};
   add_self_attention(s.groups, o, "pre_self_attention_layer_norm", "self_attention");
   const std::string x = "encoder_decoder_attention";
   add(s.groups, !o.skip_ln,

@@ -90,9 +90,15 @@ struct Generator {
   }
 };
 
+// The pattern the example stores a rule side's arrays in: optional axes stored, the stack's
+// layer axis first.
+transform::AxisPattern stored_pattern(const rules::RuleSide& side, const rules::LayerStack& stack) {
+  auto p = transform::parse_axis_pattern(side.pattern).resolved(true);
+  return stack.stack_axis.empty() ? p : p.with_leading_axis(stack.stack_axis);
+}
+
 // The axis tensor parallelism shards: heads (n, g) or the MLP dimension (f); else the last.
-int shard_axis(const std::string& pattern_text) {
-  auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
+int shard_axis(const transform::AxisPattern& p) {
   for (const char* name : {"n", "g", "f"}) {
     for (size_t j = 0; j < p.axes.size(); ++j) {
       if (p.axes[j].size() == 1 && p.axes[j][0] == name) return static_cast<int>(j);
@@ -101,14 +107,13 @@ int shard_axis(const std::string& pattern_text) {
   return -1;
 }
 
-Shape shape_of(const std::string& pattern_text, const std::map<std::string, int64_t>& sizes) {
-  auto p = transform::parse_axis_pattern(pattern_text.substr(0, pattern_text.find('|')));
+Shape shape_of(const transform::AxisPattern& p, const std::map<std::string, int64_t>& sizes) {
   Shape s;
   for (const auto& axis : p.axes) {
     Shape dims;
     for (const auto& name : axis) dims.push_back(sizes.at(name));
     auto n = checked_product(dims);
-    if (!n) fail("pattern \"{}\": the model dimensions multiply past 2^63", pattern_text);
+    if (!n) fail("pattern \"{}\": the model dimensions multiply past 2^63", p.to_string());
     s.push_back(*n);
   }
   return s;
@@ -137,7 +142,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
           const auto& rule = group.alternatives[0];
           for (const auto& name : rule.fw.names) {
             gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
-                      shape_of(rule.fw.pattern, sizes), shard_axis(rule.fw.pattern));
+                      shape_of(stored_pattern(rule.fw, stack), sizes),
+                      shard_axis(stored_pattern(rule.fw, stack)));
           }
         }
       }
@@ -181,7 +187,8 @@ void write_example_checkpoint(const ExampleSpec& spec, const std::filesystem::pa
           const auto& rule = group.alternatives[o.gated || group.alternatives.size() == 1 ? 0 : 1];
           for (const auto& name : rule.fw.names) {
             gen.array(cat + rules::layer_prefix(stack.fw_prefix, i) + "." + name,
-                      shape_of(rule.fw.pattern, sizes), shard_axis(rule.fw.pattern));
+                      shape_of(stored_pattern(rule.fw, stack), sizes),
+                      shard_axis(stored_pattern(rule.fw, stack)));
           }
         }
       }

@@ -23,12 +23,36 @@ bool AxisPattern::contains(const std::string& name) const {
   return false;
 }
 
+bool AxisPattern::has_optional_axes() const {
+  return std::find(optional.begin(), optional.end(), true) != optional.end();
+}
+
+AxisPattern AxisPattern::resolved(bool stored) const {
+  AxisPattern out;
+  for (size_t j = 0; j < axes.size(); ++j) {
+    if (j < optional.size() && optional[j] && !stored) continue;
+    out.axes.push_back(axes[j]);
+  }
+  return out;
+}
+
+AxisPattern AxisPattern::with_leading_axis(const std::string& name) const {
+  if (contains(name)) fail("pattern \"{}\" already has an axis {}", to_string(), name);
+  AxisPattern out = *this;
+  out.axes.insert(out.axes.begin(), std::vector<std::string>{name});
+  if (!out.optional.empty()) out.optional.insert(out.optional.begin(), false);
+  return out;
+}
+
 std::string AxisPattern::to_string() const {
   std::string out;
-  for (const auto& axis : axes) {
+  for (size_t j = 0; j < axes.size(); ++j) {
+    const auto& axis = axes[j];
     if (!out.empty()) out += ' ';
     if (axis.empty()) {
       out += '1';
+    } else if (j < optional.size() && optional[j]) {
+      out += axis[0] + "?";
     } else if (axis.size() == 1) {
       out += axis[0];
     } else {
@@ -74,9 +98,15 @@ AxisPattern parse_axis_pattern(std::string_view text) {
         bad("an axis name appears twice");
       seen.push_back(name);
       if (in_group) {
+        if (j < text.size() && text[j] == '?') bad("an optional axis inside a group");
         group.push_back(name);
       } else {
         p.axes.push_back({name});
+        if (j < text.size() && text[j] == '?') {
+          p.optional.resize(p.axes.size(), false);
+          p.optional.back() = true;
+          ++j;
+        }
       }
       i = j;
     } else {
@@ -84,6 +114,7 @@ AxisPattern parse_axis_pattern(std::string_view text) {
     }
   }
   if (in_group) bad("unbalanced '('");
+  if (!p.optional.empty()) p.optional.resize(p.axes.size(), false);
   return p;
 }
 
