@@ -47,6 +47,8 @@ struct ArrayEntry {
   // Their bytes are one raw chunk in the memory store, so they read like any other array.
   std::optional<int8_t> inline_ext_type;
   uint64_t stored_bytes = 0;  // bytes of chunk values (or inline data)
+  // An Orbax leaf: its _METADATA value_type ("jax.Array", "np.ndarray", "scalar"); else "".
+  std::string orbax_value_type = "";
 
   bool is_inline() const { return inline_ext_type.has_value(); }
   zarr::ZarrArray open() const {

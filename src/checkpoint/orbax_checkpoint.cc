@@ -221,7 +221,7 @@ bool open_orbax_checkpoint(Checkpoint& ckpt) {
         if (k.key != metadata_key) stored += k.size;
       }
       ckpt.arrays.push_back(ArrayEntry{leaf_name, std::move(metadata), database, prefix,
-                                       std::nullopt, std::nullopt, stored});
+                                       std::nullopt, std::nullopt, stored, leaf->value_type()});
     }
   }
   ckpt.orbax_placeholder_index = item->has_placeholder_index;

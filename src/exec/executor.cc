@@ -217,7 +217,8 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     // An inline array stays in the index: it is counted with the index, not as a copy.
     const uint64_t copy_bytes = copy.source->is_inline() ? 0 : copy.source->stored_bytes;
     total += copy_bytes;
-    if (copy.source->is_inline() && !acc && out.inline_in_index) continue;  // kept in the index
+    // Kept in (or taken into) the index.
+    if ((copy.source->is_inline() || copy.into_index) && !acc && out.inline_in_index) continue;
     if (settings.share && !settings.share->copies.at(c)) continue;
     // A copy holds no chunk (copy_file_range; FP8 amax reads row by row) and costs far less per
     // byte than decoding and encoding.

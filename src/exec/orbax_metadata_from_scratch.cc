@@ -25,6 +25,9 @@ struct Leaf {
   std::string name;
   zarr::ArrayMetadata metadata;
   const ArrayEntry* source;  // the array it was made from; nullptr for FP8 metadata
+  // _METADATA's value_type: a copy of an array inline in an index is numpy (an ext type 3
+  // scalar "scalar", else "np.ndarray"), as flax restores it; every other leaf a jax.Array.
+  std::string value_type = "jax.Array";
 };
 
 std::vector<Leaf> output_leaves(const plan::Plan& plan,
@@ -33,7 +36,11 @@ std::vector<Leaf> output_leaves(const plan::Plan& plan,
   for (const auto& job : plan.jobs) {
     for (const auto& o : job.outputs) out.push_back({o.name, o.metadata, job.inputs[0]});
   }
-  for (const auto& c : plan.copies) out.push_back({c.target_name, c.metadata(), c.source});
+  for (const auto& c : plan.copies) {
+    std::string type = "jax.Array";
+    if (c.source->inline_ext_type) type = *c.source->inline_ext_type == 3 ? "scalar" : "np.ndarray";
+    out.push_back({c.target_name, c.metadata(), c.source, type});
+  }
   for (const auto& [name, metadata] : fp8_arrays) out.push_back({name, metadata, nullptr});
   return out;
 }
@@ -110,7 +117,7 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
       "the new _METADATA");
   for (const auto& l : leaves) {
     auto value = OrbaxTreeMetadata::array_value_metadata(
-        l.metadata.is_zarr3() ? l.metadata.stored_chunk_shape() : l.metadata.shape);
+        l.metadata.is_zarr3() ? l.metadata.stored_chunk_shape() : l.metadata.shape, l.value_type);
     tree.add(key_path(l.name, pax), std::move(value));
   }
   write_text_file(out_item / "_METADATA", tree.emit());

@@ -48,9 +48,13 @@ void write_t5x_index(const plan::Plan& plan, const std::filesystem::path& out_di
     // copy is a folder of the output now.
     bool from_other_store = !c.source->folder && !c.source->is_inline();
     if (c.target_name == c.source->name && !from_other_store) continue;
-    index.set(c.target_name, c.source->is_inline()
-                                 ? checkpoint::encode_inline_array(c.source->to_inline_array())
-                                 : T5xIndex::make_spec_leaf(c.target_name, c.metadata()));
+    if (c.source->is_inline() || c.into_index) {
+      checkpoint::InlineArray value = c.source->to_inline_array();
+      if (c.into_index) value.ext_type = *c.into_index;
+      index.set(c.target_name, checkpoint::encode_inline_array(value));
+    } else {
+      index.set(c.target_name, T5xIndex::make_spec_leaf(c.target_name, c.metadata()));
+    }
   }
   for (const auto& [name, meta] : fp8_arrays) index.set(name, T5xIndex::make_spec_leaf(name, meta));
   index.sort_keys();

@@ -47,6 +47,9 @@ struct ArrayCopy {
   // zarr3): the same values, decoded chunk by chunk and re-encoded under this metadata, whose
   // chunk grid is the source's (see zarr_version.h). Unset: the stored bytes are copied.
   std::optional<zarr::ArrayMetadata> recode_to = std::nullopt;
+  // Set when the output's index holds the array inline although its source stored it as a zarr
+  // array (see zarr_version.h): the flax ext type it gets (1 ndarray, 3 numpy scalar).
+  std::optional<int8_t> into_index = std::nullopt;
 
   // The metadata of the array as the output stores it.
   const zarr::ArrayMetadata& metadata() const { return recode_to ? *recode_to : source->metadata; }

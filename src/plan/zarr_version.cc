@@ -17,6 +17,18 @@ std::optional<zarr::ArrayMetadata> in_version(const zarr::ArrayMetadata& m, bool
   return zarr::ArrayMetadata::make(m.shape, m.chunks, m.dtype, m.codec);
 }
 
+// The ext type `a` gets in an index that holds arrays inline, or nullopt when it stays a zarr
+// array there.
+std::optional<int8_t> into_index_ext_type(const checkpoint::ArrayEntry& a) {
+  // Only arrays of another store (an OCDBT database): a zarr folder stays what the index said.
+  if (a.is_inline() || a.folder ||
+      (a.metadata.dtype.zarr.starts_with('>') && a.metadata.dtype.itemsize > 1))
+    return std::nullopt;
+  if (a.orbax_value_type == "scalar") return 3;
+  if (a.orbax_value_type == "np.ndarray" || a.metadata.rank() == 0) return 1;
+  return std::nullopt;
+}
+
 }  // namespace
 
 void retarget_zarr_version(Plan& plan, bool zarr3, bool inline_in_index) {
@@ -41,6 +53,10 @@ void retarget_zarr_version(Plan& plan, bool zarr3, bool inline_in_index) {
   }
   for (auto& c : plan.copies) {
     if (c.source->is_inline() && inline_in_index) continue;
+    if (inline_in_index && c.fp8_gemm < 0) {
+      c.into_index = into_index_ext_type(*c.source);
+      if (c.into_index) continue;
+    }
     c.recode_to = in_version(c.source->metadata, zarr3, c.target_name);
   }
 }

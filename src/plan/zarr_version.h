@@ -7,6 +7,11 @@
 // (ArrayCopy::recode_to): values exact, stored bytes new. Arrays that stay inline in a T5X index
 // are left alone (inline_in_index). Throws te::Error naming the array when it has no equivalent
 // (zarr3: big-endian dtypes, zlib and bz2 compression).
+//
+// An output whose index holds arrays inline (inline_in_index) also takes into it the copied
+// arrays its framework keeps there (ArrayCopy::into_index): rank-0 arrays (a T5X step and optax
+// counts, whose mesh axes are None) and numpy leaves of an Orbax source (value_type np.ndarray,
+// or scalar: ext type 3), little-endian. So an index that went into OCDBT comes back as it was.
 #include "plan/plan.h"
 
 namespace te::plan {

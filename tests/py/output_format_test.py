@@ -36,6 +36,15 @@ def folder_arrays(root):
             if os.path.exists(os.path.join(root, n, ".zarray"))}
 
 
+def numpy_leaves(t5x_path):
+    """{dotted path: Orbax value_type} of the inline arrays of a T5X index: flax's ext type 3 (numpy
+    scalar) is "scalar", ext type 1 "np.ndarray"."""
+    index, _ = t5xgen.read_index(t5x_path)
+    return {name: "scalar" if leaf.code == 3 else "np.ndarray"
+            for name, leaf in t5xgen.flatten_index(index["optimizer"]).items()
+            if isinstance(leaf, msgpack.ExtType) and leaf.code in (1, 3)}
+
+
 def is_index(part):
     return part.isdigit() and (part == "0" or part[0] != "0")
 
@@ -76,7 +85,7 @@ class OutputFormatTest(ScratchTestCase):
         return p
 
     # ------------------------------------------------------------------ independent checks
-    def assert_scratch_metadata(self, step, arrays, pax, source_sharding=None):
+    def assert_scratch_metadata(self, step, arrays, pax, source_sharding=None, numpy_leaves=None):
         """The Orbax metadata written from scratch for `arrays` ({name: {key: bytes}});
         `source_sharding`: {name: entry} of the legacy state/_sharding for arrays of unchanged
         shape (their entries are kept; every other array is SingleDeviceSharding)."""
@@ -100,8 +109,10 @@ class OutputFormatTest(ScratchTestCase):
             name = leaf_name(e)
             self.assertEqual(tuple_key, repr(tuple(name.split("."))))
             self.assertEqual(e["key_metadata"], tree_keys(name, pax))
-            self.assertEqual(e["value_metadata"], {"value_type": "jax.Array", "skip_deserialize": False,
-                                                   "write_shape": shapes[name]["shape"]})
+            # An array that was inline in a T5X index is numpy (orbax-format.md §3.3).
+            value_type = (numpy_leaves or {}).get(name, "jax.Array")
+            self.assertEqual(e["value_metadata"], {"value_type": value_type, "skip_deserialize": False,
+                                                   "write_shape": shapes[name]["shape"]}, name)
         with open(os.path.join(item, "_sharding")) as f:
             sh = json.load(f)
         self.assertEqual(sorted(base64.urlsafe_b64decode(k).decode() for k in sh), sorted(arrays))
@@ -238,7 +249,7 @@ class OutputFormatTest(ScratchTestCase):
                 self.assertEqual(got[name], folder_keys(os.path.join(keep, name)), name)
             values, _ = decode(got[name], scratch)
             self.assertEqual(values.tobytes(), arr.tobytes(), name)
-        self.assert_scratch_metadata(ocdbt, got, pax=False)
+        self.assert_scratch_metadata(ocdbt, got, pax=False, numpy_leaves=numpy_leaves(keep))
         self.assertFalse(os.path.exists(os.path.join(ocdbt, "checkpoint")))
         # Orbax -> zarr: a legacy T5X folder whose index lists every array.
         orbax_src = self.path("orbax_src", "checkpoint_1")
@@ -252,6 +263,14 @@ class OutputFormatTest(ScratchTestCase):
         self.assertEqual(index["version"], 3)
         self.assertEqual(sorted(leaves), sorted(want))
         for name in want:
+            meta = json.loads(want[name][".zarray"])
+            if meta["shape"] == []:
+                # A rank-0 array (state.step, optax counts) goes inline, as T5X saves it.
+                self.assertEqual(leaves[name][2], "inline", name)
+                values, _ = decode(want[name], self.path("scratch_inline"))
+                self.assertEqual(leaves[name][0].tobytes(), values.tobytes(), name)
+                self.assertFalse(os.path.exists(os.path.join(zarr_out, name)), name)
+                continue
             self.assertEqual(leaves[name][2], "ts", name)
             spec_folder = os.path.join(zarr_out, name)
             self.assertEqual(folder_keys(spec_folder), want[name], name)
@@ -311,15 +330,34 @@ class OutputFormatTest(ScratchTestCase):
                 self.assertEqual(got[name], folder_keys(os.path.join(src, name)), name)
             values, _ = decode(got[name], scratch)
             self.assertEqual(values.tobytes(), arr.tobytes(), name)
-        self.assert_scratch_metadata(ocdbt, got, pax=False)
+        inline = numpy_leaves(src)
+        self.assertTrue(inline)  # state.step and the optax counts
+        self.assert_scratch_metadata(ocdbt, got, pax=False, numpy_leaves=inline)
         back = self.path("back", "checkpoint_7")
         self.run_ok("convert", "--input-path", ocdbt, "--output-path", back, "--output-format=zarr")
         _, leaves = t5xgen.load_checkpoint(back)
         self.assertEqual(sorted(leaves), sorted(source))
         for name, (arr, dt, kind) in source.items():
-            self.assertEqual((leaves[name][1], leaves[name][0].tobytes()), (dt, arr.tobytes()), name)
+            self.assertEqual((leaves[name][1], leaves[name][0].tobytes(), leaves[name][2]),
+                             (dt, arr.tobytes(), kind), name)
             if kind == "ts":
                 self.assertEqual(folder_keys(os.path.join(back, name)), folder_keys(os.path.join(src, name)), name)
+        # The inline arrays come back inline: the index and the folder are the source's, byte for byte.
+        self.assertEqual(t5xgen.read_index(back)[1], t5xgen.read_index(src)[1])
+        self.assertEqual(sorted(os.listdir(back)), sorted(os.listdir(src)))
+
+    def test_format_only_all_inline_t5x_fixture_round_trip_is_byte_exact(self):
+        """The real test_t5_tiny index (every array inline, ext types 1 and 3) into OCDBT and back."""
+        src = os.path.join(zarrio.FIXTURES, "t5x", "test_t5_tiny.checkpoint_0")
+        ocdbt = self.path("ocdbt", "checkpoint_0")
+        self.run_ok("convert", "--input-path", src, "--output-path", ocdbt, "--output-format=ocdbt")
+        got = database_arrays(os.path.join(ocdbt, "state"))
+        self.assert_scratch_metadata(ocdbt, got, pax=False, numpy_leaves=numpy_leaves(src))
+        back = self.path("back", "checkpoint_0")
+        self.run_ok("convert", "--input-path", ocdbt, "--output-path", back, "--output-format=zarr")
+        self.assertEqual(os.listdir(back), ["checkpoint"])
+        with open(src, "rb") as f:
+            self.assertEqual(t5xgen.read_index(back)[1], f.read())
 
     def test_format_only_dry_run_lists_the_copies_and_writes_nothing(self):
         m, src = self.pax_legacy(self.PAX_MODELS["nonrepeat"], "fw2te")
