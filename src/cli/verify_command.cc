@@ -113,8 +113,8 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   plan::Plan plan =
       plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
   // The expected output is written in CONVERTED's container (--output-format of the conversion).
-  const exec::OutputContainer container =
-      exec::choose_output_container(source, container_of(converted));
+  const exec::OutputContainer container = exec::choose_output_container(
+      source, container_of(converted), frameworks::container_profile_for(source.format));
   plan::retarget_zarr_version(plan, container.zarr3, container.format == checkpoint::Format::kT5x);
   spell_for_container(plan, source.format, container.format);
   TempDir temp;
