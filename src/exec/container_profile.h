@@ -2,8 +2,8 @@
 // What exec/ needs to know about one framework's checkpoint containers, behind one interface:
 // exec/ names no framework. Each framework implements it once (src/frameworks/), plus one
 // implementation for checkpoints of no framework (a generic Orbax step, a single zarr array); the
-// command line picks the profile of the input's format and passes it in (OutputContainer::profile).
-// Every output container of a conversion belongs to the input's profile.
+// command line picks the profile of the input's format and passes it in (OutputContainer::profile,
+// compare_checkpoints). Every output container of a conversion belongs to the input's profile.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -13,6 +13,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "exec/fp8_arrays.h"
+#include "exec/orbax_metadata_from_scratch.h"
 #include "kvstore/kvstore.h"
 #include "plan/plan.h"
 
@@ -56,7 +57,7 @@ class ContainerProfile {
   // arrays in one OCDBT database, Orbax metadata made from scratch), or why it cannot be.
   virtual FrameworkContainer orbax_container(const checkpoint::Checkpoint& legacy_source) const = 0;
 
-  // The framework in container descriptions ("T5X"), "" for none.
+  // The framework's name in container descriptions, "" for none.
   virtual std::string label() const = 0;
   // One line for a non-Orbax container of this profile: its format and what lands where below
   // `output` (`root`: the folder of its arrays, `output` joined with the array root).
@@ -71,11 +72,21 @@ class ContainerProfile {
   // written to a memory store handed to write_index, and inline source arrays copied unchanged
   // stay in the index; otherwise every array is a zarr array of the output's store.
   virtual bool index_holds_inline_arrays(const OutputContainer& container) const = 0;
+  // How Orbax metadata written from scratch (OutputContainer::orbax_from_scratch) spells the
+  // container's tree.
+  virtual OrbaxTreeStyle orbax_tree_style(const OutputContainer& container) const = 0;
   // Writes the framework's own index and metadata files of `output.container` (none for a
   // container that has none; never called for the pre-OCDBT Orbax layout, whose placeholder
   // index exec writes). Returns the bytes of the index files written (files copied unchanged
   // not counted).
   virtual uint64_t write_index(const IndexOutput& output) const = 0;
+
+  // The differences between the index entries of two checkpoints of this profile (`expected`
+  // made by a conversion, `actual` on disk), one line each: the same entries, each describing
+  // the same array (dtype, shape). Arrays, their values and other files are
+  // compare_checkpoints' business.
+  virtual std::vector<std::string> compare_indexes(const checkpoint::Checkpoint& expected,
+                                                   const checkpoint::Checkpoint& actual) const = 0;
 };
 
 }  // namespace te::exec

@@ -29,8 +29,6 @@
 namespace te::exec {
 namespace {
 
-using checkpoint::Format;
-
 // Where output arrays go: `array_root / name` (the container's array root), through a file store
 // at the array root, or for an Orbax checkpoint into one new OCDBT database at the item folder
 // (`database`, committed once every array is in it); arrays that stay inline in the index go to
@@ -322,7 +320,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     out.database->commit();
     if (container.orbax_from_scratch) {
       write_orbax_metadata_from_scratch(plan, out_dir, container.array_root,
-                                        container.format == Format::kPaxOrbax, fp8_arrays);
+                                        profile.orbax_tree_style(container), fp8_arrays);
     } else {
       write_orbax_metadata(plan, out_dir, fp8_arrays);
     }

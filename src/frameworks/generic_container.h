@@ -19,7 +19,12 @@ class GenericContainer final : public exec::ContainerProfile {
                                      const std::string& output) const override;
   std::string orbax_companion_files(const exec::OutputContainer&) const override { return ""; }
   bool index_holds_inline_arrays(const exec::OutputContainer&) const override { return false; }
+  exec::OrbaxTreeStyle orbax_tree_style(const exec::OutputContainer&) const override { return {}; }
   uint64_t write_index(const exec::IndexOutput&) const override { return 0; }
+  std::vector<std::string> compare_indexes(const checkpoint::Checkpoint&,
+                                           const checkpoint::Checkpoint&) const override {
+    return {};
+  }
 };
 
 }  // namespace te::frameworks

@@ -72,4 +72,13 @@ uint64_t PaxContainer::write_index(const exec::IndexOutput& output) const {
   return ec ? 0 : size;
 }
 
+std::vector<std::string> PaxContainer::compare_indexes(const checkpoint::Checkpoint& expected,
+                                                       const checkpoint::Checkpoint& actual) const {
+  if (expected.pax_metadata && actual.pax_metadata &&
+      *expected.pax_metadata != *actual.pax_metadata) {
+    return {"metadata/metadata: differs from the metadata of the expected arrays"};
+  }
+  return {};
+}
+
 }  // namespace te::frameworks

@@ -19,7 +19,15 @@ class PaxContainer final : public exec::ContainerProfile {
                                      const std::string& output) const override;
   std::string orbax_companion_files(const exec::OutputContainer& container) const override;
   bool index_holds_inline_arrays(const exec::OutputContainer&) const override { return false; }
+  // Praxis saves its TrainState, whose opt_states is a list: decimal components are list
+  // indices; its pinned Orbax 0.5.6 reads the placeholder `checkpoint` first.
+  exec::OrbaxTreeStyle orbax_tree_style(const exec::OutputContainer&) const override {
+    return {.decimal_components_are_list_indices = true, .placeholder_index = true};
+  }
   uint64_t write_index(const exec::IndexOutput& output) const override;
+  // metadata/metadata: the same JSON.
+  std::vector<std::string> compare_indexes(const checkpoint::Checkpoint& expected,
+                                           const checkpoint::Checkpoint& actual) const override;
 };
 
 }  // namespace te::frameworks

@@ -18,7 +18,14 @@ class T5xContainer final : public exec::ContainerProfile {
                                      const std::string& output) const override;
   std::string orbax_companion_files(const exec::OutputContainer&) const override { return ""; }
   bool index_holds_inline_arrays(const exec::OutputContainer& container) const override;
+  exec::OrbaxTreeStyle orbax_tree_style(const exec::OutputContainer&) const override {
+    return {};  // flax's state dict: every component a dict key, no placeholder index
+  }
   uint64_t write_index(const exec::IndexOutput& output) const override;
+  // The msgpack index's leaves: each array leaf with the same dtype, shape and folder, each
+  // inline array with the same dtype and shape.
+  std::vector<std::string> compare_indexes(const checkpoint::Checkpoint& expected,
+                                           const checkpoint::Checkpoint& actual) const override;
 };
 
 }  // namespace te::frameworks
