@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "frameworks/profiles.h"
 #include "util/error.h"
 
 namespace te::exec {
@@ -21,6 +22,11 @@ checkpoint::Checkpoint input(Format format, const std::string& item = "state") {
     c.pax_metadata = nlohmann::json::parse(R"({"version": 1.1, "train_state_metadata": {}})");
   }
   return c;
+}
+
+// The container chosen with the profile the command line gives the input.
+OutputContainer choose_output_container(const checkpoint::Checkpoint& c, OutputFormat f) {
+  return exec::choose_output_container(c, f, frameworks::container_profile_for(c.format));
 }
 
 std::string refusal(const checkpoint::Checkpoint& c, OutputFormat f) {

@@ -323,7 +323,8 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
   plan::Plan plan;
   std::optional<exec::OutputContainer> container;
   if (format_only) {
-    container = exec::choose_output_container(source, requested);
+    container = exec::choose_output_container(source, requested,
+                                              frameworks::container_profile_for(source.format));
     plan = format_only_plan(f, source);
     plan::retarget_zarr_version(plan, container->zarr3,
                                 container->format == checkpoint::Format::kT5x);
@@ -347,7 +348,8 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
                      : options.direction == rules::Direction::kTeToTe ? "te2te"
                                                                       : "te2fw";
     fw_text = options.framework == rules::Framework::kPax ? "pax" : "t5x";
-    container = exec::choose_output_container(source, requested);
+    container = exec::choose_output_container(source, requested,
+                                              frameworks::container_profile_for(source.format));
     if (speak) {
       for (const auto& w : ineffective_flag_warnings(options, explicit_flags))
         fmt::print(stderr, "te-ckpt: warning: {}\n", w);

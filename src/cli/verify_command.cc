@@ -116,8 +116,10 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   plan::Plan plan =
       plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
   // The expected output is written in CONVERTED's container (--output-format of the conversion).
+  const exec::ContainerProfile& container_profile =
+      frameworks::container_profile_for(source.format);
   const exec::OutputContainer container =
-      exec::choose_output_container(source, container_of(converted));
+      exec::choose_output_container(source, container_of(converted), container_profile);
   plan::retarget_zarr_version(plan, container.zarr3, container.format == checkpoint::Format::kT5x);
   spell_for_container(plan, source.format, container.format);
   TempDir temp;
@@ -137,7 +139,7 @@ int run_verify(const std::string& source_path, const std::string& converted_path
   exec::execute(plan, temp.path, exec_settings);
   checkpoint::Checkpoint expected = checkpoint::open_checkpoint(temp.path);
   exec::ComparisonReport report =
-      exec::compare_checkpoints(expected, converted, comparing->results());
+      exec::compare_checkpoints(expected, converted, container_profile, comparing->results());
   const std::string model = src.summary();
   if (json) {
     nlohmann::ordered_json j;

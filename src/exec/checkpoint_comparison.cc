@@ -89,6 +89,7 @@ std::string first_difference(const std::string& name, const zarr::Box& box,
 }
 
 ComparisonReport compare_checkpoints(const Checkpoint& expected, const Checkpoint& actual,
+                                     const ContainerProfile& profile,
                                      const ComparedChunks& compared) {
   ComparisonReport r;
   r.bytes_compared = compared.bytes;
@@ -134,38 +135,8 @@ ComparisonReport compare_checkpoints(const Checkpoint& expected, const Checkpoin
     }
   }
   for (const auto& f : files) r.problems.push_back(fmt::format("{}: unexpected file", f.string()));
-  // Index entries: the same leaves, each array leaf with the same dtype and shape.
-  if (expected.t5x_index && actual.t5x_index) {
-    std::map<std::string, std::string> want, have;
-    auto describe = [](const checkpoint::T5xLeaf& l) {
-      if (l.spec)
-        return fmt::format("array {} {} at {}", l.spec->dtype_name, shape_string(l.spec->shape),
-                           l.spec->folder);
-      if (l.inline_array)
-        return fmt::format("inline {} {}", l.inline_array->dtype.name(),
-                           shape_string(l.inline_array->shape));
-      return std::string("value");
-    };
-    for (const auto& l : expected.t5x_index->leaves()) want[l.path] = describe(l);
-    for (const auto& l : actual.t5x_index->leaves()) have[l.path] = describe(l);
-    for (const auto& [path, text] : want) {
-      auto it = have.find(path);
-      if (it == have.end()) {
-        r.problems.push_back(fmt::format("index: entry {} missing (expected {})", path, text));
-      } else if (it->second != text) {
-        r.problems.push_back(
-            fmt::format("index: entry {} is {}, expected {}", path, it->second, text));
-      }
-    }
-    for (const auto& [path, text] : have) {
-      if (!want.count(path))
-        r.problems.push_back(fmt::format("index: unexpected entry {} ({})", path, text));
-    }
-  }
-  if (expected.pax_metadata && actual.pax_metadata &&
-      *expected.pax_metadata != *actual.pax_metadata) {
-    r.problems.push_back("metadata/metadata: differs from the metadata of the expected arrays");
-  }
+  // Index entries: the profile's business.
+  for (auto& p : profile.compare_indexes(expected, actual)) r.problems.push_back(std::move(p));
   return r;
 }
 

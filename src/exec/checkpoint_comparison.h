@@ -1,7 +1,7 @@
 #pragma once
 // Compares two checkpoints of one layout, streaming chunk by chunk: the same array names, dtypes
-// and shapes, the same element bits, the same other files, and index entries (T5X msgpack index,
-// Pax metadata/metadata) that describe the same arrays. Codecs and chunk grids may differ: values
+// and shapes, the same element bits, the same other files, and index entries that describe the
+// same arrays (ContainerProfile::compare_indexes). Codecs and chunk grids may differ: values
 // are compared decoded, one chunk of the expected array at a time (memory: one chunk of each).
 #include <cstdint>
 #include <map>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "exec/container_profile.h"
 #include "zarr/array.h"
 
 namespace te::exec {
@@ -31,10 +32,12 @@ struct ComparedChunks {
   uint64_t bytes = 0;
 };
 
-// `expected` is what the conversion should have produced; `actual` what is on disk. The chunks
-// in `compared` are not read again; an array with a problem there is reported with it.
+// `expected` is what the conversion should have produced; `actual` what is on disk; `profile`
+// the profile of `expected`'s format, which compares the index entries. The chunks in `compared`
+// are not read again; an array with a problem there is reported with it.
 ComparisonReport compare_checkpoints(const checkpoint::Checkpoint& expected,
                                      const checkpoint::Checkpoint& actual,
+                                     const ContainerProfile& profile,
                                      const ComparedChunks& compared = {});
 
 // The first element where `got` differs from `want` (both the dense C-order bytes of `box` of

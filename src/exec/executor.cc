@@ -11,11 +11,11 @@
 #include "exec/amax.h"
 #include "exec/block_runner.h"
 #include "exec/chunk_copier.h"
+#include "exec/container_profile.h"
 #include "exec/fp8_arrays.h"
 #include "exec/job_grid.h"
 #include "exec/orbax_metadata_from_scratch.h"
 #include "exec/orbax_output.h"
-#include "exec/output_index.h"
 #include "exec/worker_pool.h"
 #include "kvstore/file/copy_tree.h"
 #include "kvstore/file/file_store.h"
@@ -29,12 +29,11 @@
 namespace te::exec {
 namespace {
 
-using checkpoint::Format;
-
-// Where output arrays go: `array_root / name` (state/ in a Pax step folder), through a file store
+// Where output arrays go: `array_root / name` (the container's array root), through a file store
 // at the array root, or for an Orbax checkpoint into one new OCDBT database at the item folder
-// (`database`, committed once every array is in it); arrays that stay inline in a T5X index go to
-// a memory store (only when the output is a T5X index: in OCDBT every array is a zarr array).
+// (`database`, committed once every array is in it); arrays that stay inline in the index go to
+// a memory store (only when the container's index holds arrays inline: in OCDBT every array is a
+// zarr array).
 struct Output {
   Output(fs::path d, fs::path root, bool ocdbt, bool index_holds_inline)
       : dir(std::move(d)), array_root(std::move(root)), inline_in_index(index_holds_inline) {
@@ -108,10 +107,11 @@ uint64_t copy_array_keys(const checkpoint::ArrayEntry& array, kv::KvStore& to,
 
 ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSettings& settings) {
   const checkpoint::Checkpoint& src = *plan.source;
-  const OutputContainer container =
-      settings.container ? *settings.container : choose_output_container(src, OutputFormat::kKeep);
+  const OutputContainer& container = settings.container;
+  if (!container.profile) fail("internal error: the output container has no profile");
+  const ContainerProfile& profile = *container.profile;
   Output out(out_dir, out_dir / container.array_root, container.ocdbt,
-             container.format == Format::kT5x);
+             profile.index_holds_inline_arrays(container));
   if (settings.wrap_array_store) out.store = settings.wrap_array_store(out.store);
   ExecResult result;
   std::atomic<bool> never_cancel{false};
@@ -151,7 +151,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
     result.arrays_converted += job.outputs.size();
     if (is_small_job(job)) {
       if (settings.share && !settings.share->small_jobs) continue;
-      // Inline arrays (T5X models without partitioning): rearranged whole, in memory.
+      // Small arrays (inline in an index): rearranged whole, in memory.
       tasks.push_back({0, 0, [&, acc, j] {
                          const auto& job = plan.jobs[j];
                          const auto& r = job.rearrangement;
@@ -232,7 +232,7 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
              moved_bytes += c.moved_bytes;
              moved_chunks += c.moved_chunks;
            } else if (copy.source->is_inline() && !out.inline_in_index) {
-             // Out of a T5X index into the output's store: a zarr array now.
+             // Out of the input's index into the output's store: a zarr array now.
              out.create({copy.target_name, copy.source->metadata, false})
                  .write_all(copy.source->open().read_all());
            } else if (copy.source->folder && !out.database && !settings.wrap_array_store) {
@@ -316,40 +316,25 @@ ExecResult execute(const plan::Plan& plan, const fs::path& out_dir, const ExecSe
       if (key != ".zarray" && key != "zarr.json") result.bytes_written += e.size;
     }
   }
+  const IndexOutput index{plan, out_dir, container, out.inline_store, fp8_arrays};
   if (out.database) {
     // The database exists only once committed; its values were counted as they were written.
+    // Orbax metadata and the framework's files beside it are not counted.
     out.database->commit();
     if (container.orbax_from_scratch) {
       write_orbax_metadata_from_scratch(plan, out_dir, container.array_root,
-                                        container.format == Format::kPaxOrbax, fp8_arrays);
+                                        profile.orbax_tree_style(container), fp8_arrays);
     } else {
       write_orbax_metadata(plan, out_dir, fp8_arrays);
     }
-    if (container.format == Format::kPaxOrbax && src.pax_metadata)
-      write_pax_metadata(plan, out_dir, fp8_arrays, kPaxOcdbtVersion);
+    profile.write_index(index);
     return result;
   }
   if (container.orbax_per_array_folders) {
     write_orbax_folders_index(plan, out_dir, fp8_arrays);
     return result;
   }
-  std::error_code ec;
-  if (container.format == Format::kT5x) {
-    write_t5x_index(plan, out_dir, out.inline_store, fp8_arrays);
-    result.bytes_written += fs::file_size(out_dir / "checkpoint", ec);
-  }
-  const fs::path item_sharding = src.array_root / "_sharding";
-  if (container.format == Format::kPaxLayout1 && checkpoint::is_orbax_format(src.format) &&
-      fs::is_regular_file(item_sharding, ec)) {
-    // A legacy Pax step keeps Orbax's _sharding in state/, copied unchanged like the legacy path.
-    copy_file_bytes(item_sharding, out.array_root / "_sharding");
-  }
-  if (container.format == Format::kPaxLayout1) {
-    write_pax_metadata(
-        plan, out_dir, fp8_arrays,
-        checkpoint::is_orbax_format(src.format) ? std::optional(kPaxFoldersVersion) : std::nullopt);
-    result.bytes_written += fs::file_size(out_dir / "metadata" / "metadata", ec);
-  }
+  result.bytes_written += profile.write_index(index);
   return result;
 }
 

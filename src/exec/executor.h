@@ -1,7 +1,8 @@
 #pragma once
 // Runs a Plan into an empty output folder: every block of every TransformJob, every array and
-// file copy, on a worker pool under a memory budget; then the FP8 metadata arrays, and the
-// checkpoint's own index (T5X msgpack `checkpoint`, Pax `metadata/metadata`). The caller owns
+// file copy, on a worker pool under a memory budget; then the FP8 metadata arrays, the Orbax
+// metadata of an Orbax container, and the checkpoint's own index (the container's profile writes
+// it: exec/container_profile.h). The caller owns
 // the folder's lifetime (a temporary folder renamed into place on success).
 #include <atomic>
 #include <cstdint>
@@ -38,8 +39,8 @@ struct ExecSettings {
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* cancel = nullptr;
   bool stream_slabs = true;  // false: decode whole chunks (reference path for tests)
-  // The container written (--output-format); nullopt: the input's own.
-  std::optional<OutputContainer> container;
+  // The container written (choose_output_container for --output-format; its profile set).
+  OutputContainer container;
   // Null: this process runs every task. Else only the share's tasks; bytes_processed and
   // bytes_written count this process's own work (plus the index where it writes it).
   const WorkShare* share = nullptr;

@@ -3,7 +3,7 @@
 // them between the formats (te-fp8-format.md §8.2), resize a history (§8.3) and generate them
 // (§9). One canonical state: F18 (history element 0 newest, then oldest ... second newest; the
 // scale is the one used in the last step). Every arithmetic step is float32, in TE's order.
-// The recipe's algo is `max` (Pax and T5X fix it).
+// The recipe's algo is `max` (every framework te-ckpt converts fixes it).
 #include <array>
 #include <cstdint>
 #include <vector>

@@ -7,7 +7,7 @@
 namespace te::exec {
 
 // True for the jobs rearranged whole in memory, not by blocks: those with an inline input or
-// output (T5X arrays stored in the index).
+// output (arrays stored in the checkpoint's index).
 bool is_small_job(const plan::TransformJob& job);
 
 transform::BlockGrid job_block_grid(const plan::TransformJob& job);

@@ -45,7 +45,7 @@ std::vector<Leaf> output_leaves(const plan::Plan& plan,
   return out;
 }
 
-// A legacy Pax step's `state/_sharding` (Orbax's ArrayHandler writes it there too), when it
+// The legacy input's `<array root>/_sharding` (Orbax's ArrayHandler writes it there too), when it
 // parses; nullopt otherwise.
 std::optional<OrbaxSharding> source_sharding(const plan::Plan& plan) {
   const fs::path file = plan.source->array_root / "_sharding";
@@ -64,9 +64,8 @@ bool is_decimal(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// `decimal_is_index`: a decimal component is a list index (Pax saves its TrainState, whose
-// opt_states is a list); otherwise every component is a dict key (T5X saves flax's state dict, in
-// which tuples and lists are dicts with keys "0", "1", ...).
+// `decimal_is_index`: a decimal component is a list index; otherwise every component is a dict
+// key (OrbaxTreeStyle::decimal_components_are_list_indices).
 std::vector<OrbaxTreeKey> key_path(const std::string& name, bool decimal_is_index) {
   std::vector<OrbaxTreeKey> keys;
   size_t start = 0;
@@ -98,12 +97,13 @@ bool flatten_before(const std::vector<OrbaxTreeKey>& a, const std::vector<OrbaxT
 }  // namespace
 
 void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& out_dir,
-                                       const fs::path& item, bool pax,
+                                       const fs::path& item, const OrbaxTreeStyle& style,
                                        const std::vector<WrittenArray>& fp8_arrays) {
   const fs::path out_item = out_dir / item;
+  const bool list_indices = style.decimal_components_are_list_indices;
   auto leaves = output_leaves(plan, fp8_arrays);
-  std::sort(leaves.begin(), leaves.end(), [pax](const Leaf& a, const Leaf& b) {
-    return flatten_before(key_path(a.name, pax), key_path(b.name, pax));
+  std::sort(leaves.begin(), leaves.end(), [list_indices](const Leaf& a, const Leaf& b) {
+    return flatten_before(key_path(a.name, list_indices), key_path(b.name, list_indices));
   });
 
   // zarr3 (--output-format=ocdbt-zarr3): write_shape is the shape of one stored value (a shard),
@@ -118,7 +118,7 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
   for (const auto& l : leaves) {
     auto value = OrbaxTreeMetadata::array_value_metadata(
         l.metadata.is_zarr3() ? l.metadata.stored_chunk_shape() : l.metadata.shape, l.value_type);
-    tree.add(key_path(l.name, pax), std::move(value));
+    tree.add(key_path(l.name, list_indices), std::move(value));
   }
   write_text_file(out_item / "_METADATA", tree.emit());
 
@@ -145,7 +145,7 @@ void write_orbax_metadata_from_scratch(const plan::Plan& plan, const fs::path& o
   fs::create_directories(out_item / "array_metadatas");
   write_text_file(out_item / "array_metadatas" / "process_0", arrays.emit());
 
-  if (pax) {
+  if (style.placeholder_index) {
     std::vector<std::vector<std::string>> paths;
     for (const auto* e : tree.leaves()) {
       std::vector<std::string> path;

@@ -6,9 +6,9 @@
 // zarr3 array's shard shape),
 // `<item>/_sharding` with an entry for every output array (kept, or derived from the array's
 // source by OrbaxSharding's rule; the file is omitted when some entry cannot be derived, which
-// Orbax accepts since T5X and Pax pass shardings), `<item>/array_metadatas/process_0` for the
-// output arrays (when the input had one), `_CHECKPOINT_METADATA` with a fresh commit time (when
-// the input had one), the msgpack placeholder `checkpoint` with the same tree as the new
+// Orbax accepts since the frameworks pass their own shardings), `<item>/array_metadatas/process_0`
+// for the output arrays (when the input had one), `_CHECKPOINT_METADATA` with a fresh commit time
+// (when the input had one), the msgpack placeholder `checkpoint` with the same tree as the new
 // `_METADATA` (when the input had one: Orbax < 0.5.21 needs it) and `commit_success.txt`.
 // FP8 metadata arrays (`fp8_arrays`, already in the database) are leaves like any other: value
 // type jax.Array, a `_sharding` entry replicated on the input's mesh

@@ -1,6 +1,9 @@
 #include "frameworks/profiles.h"
 
+#include "frameworks/generic_container.h"
+#include "frameworks/pax/pax_container.h"
 #include "frameworks/pax_profile.h"
+#include "frameworks/t5x/t5x_container.h"
 #include "frameworks/t5x_profile.h"
 
 namespace te::frameworks {
@@ -15,6 +18,25 @@ const plan::FrameworkProfile& profile_for(rules::Framework framework) {
       return t5x;
   }
   return pax;  // unreachable: every Framework is listed
+}
+
+const exec::ContainerProfile& container_profile_for(checkpoint::Format format) {
+  static const PaxContainer pax;
+  static const T5xContainer t5x;
+  static const GenericContainer generic;
+  switch (format) {
+    case checkpoint::Format::kPaxLayout0:
+    case checkpoint::Format::kPaxLayout1:
+    case checkpoint::Format::kPaxOrbax:
+      return pax;
+    case checkpoint::Format::kT5x:
+    case checkpoint::Format::kT5xOrbax:
+      return t5x;
+    case checkpoint::Format::kZarrArray:
+    case checkpoint::Format::kOrbax:
+      return generic;
+  }
+  return generic;  // unreachable: every Format is listed
 }
 
 }  // namespace te::frameworks
