@@ -327,7 +327,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
                                               frameworks::container_profile_for(source.format));
     plan = format_only_plan(f, source);
     plan::retarget_zarr_version(plan, container->zarr3,
-                                container->format == checkpoint::Format::kT5x);
+                                container->profile->index_holds_inline_arrays(*container));
     spell_for_container(plan, source.format, container->format);
     fw_text = plan.options.framework == rules::Framework::kPax ? "pax" : "t5x";
     model_line = "not read (format-only conversion: every array copied under its own name)";
@@ -358,7 +358,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
     }
     plan = plan::make_plan(source, options, settings, frameworks::profile_for(options.framework));
     plan::retarget_zarr_version(plan, container->zarr3,
-                                container->format == checkpoint::Format::kT5x);
+                                container->profile->index_holds_inline_arrays(*container));
     spell_for_container(plan, source.format, container->format);
   }
   if (!f.output.empty()) {

@@ -120,7 +120,8 @@ int run_verify(const std::string& source_path, const std::string& converted_path
       frameworks::container_profile_for(source.format);
   const exec::OutputContainer container =
       exec::choose_output_container(source, container_of(converted), container_profile);
-  plan::retarget_zarr_version(plan, container.zarr3, container.format == checkpoint::Format::kT5x);
+  plan::retarget_zarr_version(plan, container.zarr3,
+                              container.profile->index_holds_inline_arrays(container));
   spell_for_container(plan, source.format, container.format);
   TempDir temp;
   exec::ExecSettings exec_settings;
