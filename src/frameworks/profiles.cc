@@ -1,7 +1,7 @@
 #include "frameworks/profiles.h"
 
-#include "frameworks/pax_profile.h"
-#include "frameworks/t5x_profile.h"
+#include "frameworks/pax/pax_profile.h"
+#include "frameworks/t5x/t5x_profile.h"
 
 namespace te::frameworks {
 

@@ -1,4 +1,4 @@
-#include "frameworks/pax_profile.h"
+#include "frameworks/pax/pax_profile.h"
 
 #include "rules/pax_rules.h"
 

@@ -1,4 +1,4 @@
-#include "frameworks/t5x_profile.h"
+#include "frameworks/t5x/t5x_profile.h"
 
 #include <fmt/format.h>
 
