@@ -10,9 +10,9 @@
 #include <map>
 #include <string>
 
+#include "frameworks/model_resolution.h"
 #include "frameworks/profiles.h"
 #include "model_listings.h"
-#include "plan/model_resolution.h"
 #include "util/error.h"
 #include "zarr/codec.h"
 #include "zarr/dtype.h"
@@ -20,7 +20,11 @@
 namespace te::plan {
 namespace {
 
-using namespace listings;
+using namespace frameworks::listings;
+using frameworks::detect_model;
+using frameworks::Listing;
+using frameworks::ModelFlags;
+using frameworks::resolve_model_options;
 using rules::Direction;
 
 // A checkpoint of metadata only (no store: planning reads no chunk).

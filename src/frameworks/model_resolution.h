@@ -16,10 +16,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "plan/model_detection.h"
+#include "frameworks/model_detection.h"
 #include "rules/model_options.h"
 
-namespace te::plan {
+namespace te::frameworks {
 
 struct ModelFlags {
   std::optional<rules::Framework> framework;
@@ -47,4 +47,4 @@ rules::ModelOptions resolve_model_options(const std::optional<DetectedModel>& de
 // --num-of-layer=2 ..."), the seed's full description.
 std::string describe_as_flags(const rules::ModelOptions& options);
 
-}  // namespace te::plan
+}  // namespace te::frameworks

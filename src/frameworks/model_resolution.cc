@@ -1,10 +1,11 @@
-#include "plan/model_resolution.h"
+#include "frameworks/model_resolution.h"
 
 #include <fmt/format.h>
 
+#include "frameworks/profiles.h"
 #include "util/error.h"
 
-namespace te::plan {
+namespace te::frameworks {
 namespace {
 
 using rules::Direction;
@@ -30,8 +31,8 @@ void check_dim(const char* flag, const std::optional<int64_t>& given, const Dete
        shape_string(d.evidence.shape), d.value, meaning, flag, *given, would_need(d, *given));
 }
 
-const char* fw_name(Framework f) {
-  return f == Framework::kPax ? "Pax" : "T5X";
+std::string fw_name(Framework f) {
+  return profile_for(f).name();
 }
 
 // Checks every given flag against the detected model (the flags-light way of describing it).
@@ -256,8 +257,8 @@ std::string describe_as_flags(const rules::ModelOptions& o) {
   std::string s = fmt::format(
       "--fw={} --direction={} --num-of-layer={} --num-of-head={} --head-dim={} "
       "--mlp-intermediate-dim={} --embed-dim={}",
-      pax ? "pax" : "t5x", o.direction == Direction::kFwToTe ? "fw2te" : "te2fw", o.layers, o.heads,
-      o.head_dim, o.mlp_dim, o.embed_dim);
+      profile_for(o.framework).flag(), o.direction == Direction::kFwToTe ? "fw2te" : "te2fw",
+      o.layers, o.heads, o.head_dim, o.mlp_dim, o.embed_dim);
   if (pax) {
     if (o.pax_repeat) s += " --pax-repeat";
     if (o.pax_split_qkv) s += " --pax-split-qkv";
@@ -273,4 +274,4 @@ std::string describe_as_flags(const rules::ModelOptions& o) {
   return s;
 }
 
-}  // namespace te::plan
+}  // namespace te::frameworks
