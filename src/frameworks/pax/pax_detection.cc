@@ -2,11 +2,20 @@
 
 #include <fmt/format.h>
 
+#include "frameworks/layout_mismatch.h"
 #include "util/error.h"
 
 namespace te::frameworks {
 
 using rules::QkvLayout;
+
+namespace {
+
+bool contains(const std::string& s, const char* part) {
+  return s.find(part) != std::string::npos;
+}
+
+}  // namespace
 
 void detect_pax_model(const ListingIndex& names, DetectedModel& m) {
   const std::string cat = "mdl_vars.params.";
@@ -158,6 +167,35 @@ void detect_pax_model(const ListingIndex& names, DetectedModel& m) {
   m.layers.value = s.layers;
   m.layers.evidence = s.evidence;
   m.stacks.push_back(s);
+}
+
+std::optional<std::string> pax_layout_mismatch(const std::vector<std::string>& names,
+                                               const rules::ModelOptions& o) {
+  const std::string cat = "mdl_vars.params.";
+  std::string te =
+      first_name(names, cat, [](auto& n) { return contains(n, ".transformerlayer.cld."); });
+  std::string fw = first_name(names, cat, [](auto& n) {
+    return contains(n, "lm.transformer.") && !contains(n, ".transformerlayer.") &&
+           (contains(n, ".self_attention.") || contains(n, ".ff_layer.") ||
+            contains(n, ".layer_norm."));
+  });
+  if (auto m = direction_mismatch(te, fw, o, "Pax")) return m;
+  std::string repeat = first_name(
+      names, cat, [](auto& n) { return contains(n, "lm.transformer.repeat.sub.x_layers_0."); });
+  std::string plain =
+      first_name(names, cat, [](auto& n) { return contains(n, "lm.transformer.x_layers_0."); });
+  if (!o.pax_repeat && !repeat.empty() && plain.empty()) {
+    return fmt::format(
+        "found {} under lm.transformer.repeat: this is a repeat checkpoint; add --pax-repeat",
+        repeat);
+  }
+  if (o.pax_repeat && repeat.empty() && !plain.empty()) {
+    return fmt::format(
+        "found {}, not under lm.transformer.repeat: this is not a repeat checkpoint; drop "
+        "--pax-repeat",
+        plain);
+  }
+  return std::nullopt;
 }
 
 }  // namespace te::frameworks

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "frameworks/layout_mismatch.h"
 #include "util/error.h"
 
 namespace te::frameworks {
+
+using rules::Direction;
 
 void detect_t5x_model(const ListingIndex& names, DetectedModel& m) {
   const std::string cat = "target.";
@@ -90,6 +93,32 @@ void detect_t5x_model(const ListingIndex& names, DetectedModel& m) {
   const ListedArray* ln = names.find(p + ln_name);
   m.layer_norms = ln != nullptr;
   m.ln_evidence = ln ? evidence_of(ln) : evidence_of(q ? q : qkv);
+}
+
+std::optional<std::string> t5x_layout_mismatch(const std::vector<std::string>& names,
+                                               const rules::ModelOptions& o) {
+  const std::string cat = "target.";
+  std::string te = first_name(names, cat, [](auto& n) { return n.ends_with(".mlp.wi_kernel"); });
+  std::string fw = first_name(names, cat, [](auto& n) {
+    return n.ends_with(".mlp.wi_0.kernel") || n.ends_with(".mlp.wi.kernel");
+  });
+  if (auto m = direction_mismatch(te, fw, o, "T5X")) return m;
+  if (o.direction != Direction::kTeToFw || te.empty()) return std::nullopt;
+  std::string fused = first_name(names, cat, [](auto& n) {
+    return n.ends_with("attention.qkv.kernel") || n.ends_with("attention.kv.kernel");
+  });
+  std::string apart = first_name(names, cat, [](auto& n) {
+    return n.ends_with("self_attention.key.kernel") || n.ends_with(".attention.key.kernel");
+  });
+  if (!o.t5x_fuse_qkv && !fused.empty() && apart.empty()) {
+    return fmt::format("found {}: the TE side is fused; add --t5x-fuse-qkv", fused);
+  }
+  if (o.t5x_fuse_qkv && fused.empty() && !apart.empty()) {
+    return fmt::format(
+        "found {} (query, key and value apart): the TE side is not fused; drop --t5x-fuse-qkv",
+        apart);
+  }
+  return std::nullopt;
 }
 
 }  // namespace te::frameworks

@@ -1,5 +1,10 @@
 #pragma once
-// The T5X detection rules: the model a T5X checkpoint's listing shows.
+// The T5X detection rules: the model a T5X checkpoint's listing shows (model_detection.h), and
+// the layout its arrays are in compared with the flags (FrameworkProfile::layout_mismatch).
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "frameworks/listing_index.h"
 #include "frameworks/model_detection.h"
 
@@ -10,5 +15,10 @@ namespace te::frameworks {
 // relative position bias shows N), F and the variants. Throws te::Error naming the arrays when no
 // T5X model fits, or when two readings fit.
 void detect_t5x_model(const ListingIndex& names, DetectedModel& m);
+
+// FrameworkProfile::layout_mismatch for T5X: the direction, and on the TE side fused QKV or not
+// (--t5x-fuse-qkv).
+std::optional<std::string> t5x_layout_mismatch(const std::vector<std::string>& names,
+                                               const rules::ModelOptions& options);
 
 }  // namespace te::frameworks
