@@ -90,7 +90,7 @@ TEST_P(PaxPlanning, Fw2teGivesTheTeListingAndTe2fwGivesItBack) {
   f.heads = m.N;
   rules::ModelOptions back = resolve_model_options(detect_model(te_listing), "", f);
   ASSERT_EQ(back.direction, Direction::kTeToFw);
-  back.pax_mqa_drop_head_axis = m.mqa_no_head;
+  back.mqa_drop_head_axis = m.mqa_no_head;
   PaxModel fw_again = m;
   fw_again.split = te.kv_packed;  // a packed QKV comes back combined, a kv-packed one split
   EXPECT_EQ(output_of(plan_of(tec, back)), names_and_shapes(pax_listing(fw_again, false)));

@@ -167,7 +167,7 @@ frameworks::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_giv
   }
   rules::ModelOptions& o = m.rest;
   o.weight_only = f.weight_only;
-  o.pax_mqa_drop_head_axis = f.mqa_drop_head_axis;
+  o.mqa_drop_head_axis = f.mqa_drop_head_axis;
   o.gated_order = f.gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
@@ -213,7 +213,7 @@ void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
          {std::pair{o.pax_repeat, "--pax-repeat"},
           {o.pax_split_qkv, "--pax-split-qkv"},
           {o.qkv_layout == rules::QkvLayout::kKvPacked, "--te-qkv-layout=kv_packed"},
-          {o.pax_mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
+          {o.mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
       if (set) fail("{} only applies to --fw=pax", flag);
     }
     if (optional_int(f.kernel_chunk_size, "--kernel-chunk-size") > 0) {
@@ -268,7 +268,9 @@ plan::Plan format_only_plan(const ConvertFlags& f, const checkpoint::Checkpoint&
         "and re-encode",
         f.output_format);
   }
-  return plan::make_format_only_plan(source);
+  const bool t5x =
+      source.format == checkpoint::Format::kT5x || source.format == checkpoint::Format::kT5xOrbax;
+  return plan::make_format_only_plan(source, t5x ? rules::Framework::kT5x : rules::Framework::kPax);
 }
 
 }  // namespace

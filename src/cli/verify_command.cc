@@ -83,7 +83,7 @@ frameworks::ModelFlags flags_for(const frameworks::DetectedModel& src,
     }
   } else {
     f.pax_split_qkv = fw.split_qkv.value_or(false);
-    f.rest.pax_mqa_drop_head_axis = fw.mqa_no_head_axis;
+    f.rest.mqa_drop_head_axis = fw.mqa_no_head_axis;
   }
   f.rest.weight_only = !src.optimizer_groups.empty() && out.optimizer_groups.empty();
   return f;

@@ -29,7 +29,7 @@ struct ModelFlags {
   bool skip_bias = false, skip_ln = false, t5x_fuse_qkv = false;
   std::optional<rules::QkvLayout> qkv_layout;
   // Everything that is not a model description (weight_only, gen_fp8_meta, gated_order,
-  // amax_history_len, pax_mqa_drop_head_axis) is taken from here.
+  // amax_history_len, mqa_drop_head_axis) is taken from here.
   rules::ModelOptions rest;
 
   // The seed's four required dimensions are all given.

@@ -365,9 +365,9 @@ class Planner {
       job.outputs.push_back({out_name, std::move(metadata), is_inline});
     }
     auto dst_alts = split_alternatives(dst_side(rule).pattern);
-    std::string out_text =
-        dst_names.size() > 1 ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
-                             : dst_alts[(o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
+    std::string out_text = dst_names.size() > 1
+                               ? fmt::format("[{}] {}", fmt::join(dst_names, ", "), dst_alts[0])
+                               : dst_alts[(o_.mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0];
     job.rule = in_text + " -> " + out_text;
     decide_chunk_copy(job, in_meta, is_inline, settings_);
     plan_.jobs.push_back(std::move(job));

@@ -56,7 +56,7 @@ std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const Category&
     std::string full = cat.name(prefix + "." + name);
     const ArrayEntry* a = listing_.find(full);
     std::error_code ec;
-    if (!a && !ckpt_.t5x_index && fs::is_directory(ckpt_.array_root / full, ec)) {
+    if (!a && !ckpt_.arrays_listed_by_index() && fs::is_directory(ckpt_.array_root / full, ec)) {
       fail("{}: the folder exists but is not a zarr array (no .zarray in it)",
            (ckpt_.array_root / full).string());
     }
@@ -91,7 +91,7 @@ std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const Category&
     b.input_patterns.push_back(*chosen);
   }
   auto dst_alts = split_alternatives(dst.pattern);
-  size_t dst_choice = (o_.pax_mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0;
+  size_t dst_choice = (o_.mqa_drop_head_axis && dst_alts.size() > 1) ? 1 : 0;
   std::vector<AxisPattern> outputs;
   for (size_t i = 0; i < dst.names.size(); ++i) {
     outputs.push_back(transform::parse_axis_pattern(dst_alts[dst_choice]));
@@ -146,12 +146,12 @@ void RuleBinder::fail_axis_mismatch(const Binding& b, const std::vector<AxisPatt
     }
   }
   for (size_t j = 0; j < outputs.size(); ++j) {
-    if (!outputs[j].contains("g") && k != 1 && o_.pax_mqa_drop_head_axis) {
+    if (!outputs[j].contains("g") && k != 1 && o_.mqa_drop_head_axis) {
       fail(
-          "--pax-mqa-drop-head-axis writes {} without a head axis (pattern \"{}\"), which holds "
-          "one key/value head, but --num-gqa-groups={}: drop the flag or pass "
-          "--num-gqa-groups=1",
-          target_side(*b.rule, o_.direction).names[j], outputs[j].to_string(), o_.gqa_groups);
+          "{} writes {} without a head axis (pattern \"{}\"), which holds one key/value head, "
+          "but --num-gqa-groups={}: drop the flag or pass --num-gqa-groups=1",
+          rules::kMqaDropHeadAxisFlag, target_side(*b.rule, o_.direction).names[j],
+          outputs[j].to_string(), o_.gqa_groups);
     }
   }
   std::vector<std::string> names;

@@ -4,9 +4,9 @@
 // it is). retarget_zarr_version() makes every array the plan writes that version: a job output
 // gets the equivalent metadata of the other version (same shape, dtype, chunk grid and
 // compression), and a copy of an array stored in the other version is re-encoded chunk by chunk
-// (ArrayCopy::recode_to): values exact, stored bytes new. Arrays that stay inline in a T5X index
-// are left alone (inline_in_index). Throws te::Error naming the array when it has no equivalent
-// (zarr3: big-endian dtypes, zlib and bz2 compression).
+// (ArrayCopy::recode_to): values exact, stored bytes new. Arrays that stay inline in the
+// framework's index are left alone (inline_in_index). Throws te::Error naming the array when it has
+// no equivalent (zarr3: big-endian dtypes, zlib and bz2 compression).
 #include "plan/plan.h"
 
 namespace te::plan {
