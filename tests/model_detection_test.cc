@@ -1,18 +1,18 @@
 // Model detection and option resolution from in-memory listings (names and shapes only), for
 // every variant the test generators (tests/py/paxgen.py, t5xgen.py) produce. The listings are
 // built here from MAPPING.md's tables, independently of the rules.
-#include "plan/model_detection.h"
+#include "frameworks/model_detection.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "frameworks/model_resolution.h"
 #include "model_listings.h"
-#include "plan/model_resolution.h"
 #include "util/error.h"
 
-namespace te::plan {
+namespace te::frameworks {
 namespace {
 
 using namespace listings;
@@ -384,4 +384,4 @@ TEST(SeedFlags, AFullDescriptionMeansWhatItAlwaysMeant) {
 }
 
 }  // namespace
-}  // namespace te::plan
+}  // namespace te::frameworks

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "plan/model_detection.h"
+#include "frameworks/model_detection.h"
 
-namespace te::plan::listings {
+namespace te::frameworks::listings {
 
 using checkpoint::Format;
 
@@ -201,4 +201,4 @@ inline Listing t5x_listing(const T5xModel& m, bool te, bool fused) {
   return l;
 }
 
-}  // namespace te::plan::listings
+}  // namespace te::frameworks::listings

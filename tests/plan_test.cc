@@ -10,9 +10,9 @@
 #include <map>
 #include <string>
 
+#include "frameworks/model_resolution.h"
 #include "frameworks/profiles.h"
 #include "model_listings.h"
-#include "plan/model_resolution.h"
 #include "util/error.h"
 #include "zarr/codec.h"
 #include "zarr/dtype.h"
@@ -20,7 +20,11 @@
 namespace te::plan {
 namespace {
 
-using namespace listings;
+using namespace frameworks::listings;
+using frameworks::detect_model;
+using frameworks::Listing;
+using frameworks::ModelFlags;
+using frameworks::resolve_model_options;
 using rules::Direction;
 
 // A checkpoint of metadata only (no store: planning reads no chunk).
@@ -86,7 +90,7 @@ TEST_P(PaxPlanning, Fw2teGivesTheTeListingAndTe2fwGivesItBack) {
   f.heads = m.N;
   rules::ModelOptions back = resolve_model_options(detect_model(te_listing), "", f);
   ASSERT_EQ(back.direction, Direction::kTeToFw);
-  back.pax_mqa_drop_head_axis = m.mqa_no_head;
+  back.mqa_drop_head_axis = m.mqa_no_head;
   PaxModel fw_again = m;
   fw_again.split = te.kv_packed;  // a packed QKV comes back combined, a kv-packed one split
   EXPECT_EQ(output_of(plan_of(tec, back)), names_and_shapes(pax_listing(fw_again, false)));

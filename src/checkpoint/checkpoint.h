@@ -83,6 +83,10 @@ struct Checkpoint {
   std::vector<std::string> problems;
 
   const ArrayEntry* find(const std::string& name) const;
+  // Whether the arrays are the ones an index file names (some kept inline in it), not the zarr
+  // array folders found under array_root: a folder there that is not a listed array is then no
+  // sign of a broken array.
+  bool arrays_listed_by_index() const { return t5x_index.has_value(); }
 };
 
 // Detects and lists the checkpoint at `path`. Throws te::Error with a message that names what the

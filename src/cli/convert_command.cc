@@ -26,11 +26,11 @@
 #include "cli/usage_error.h"
 #include "dist/communicator.h"
 #include "exec/executor.h"
+#include "frameworks/model_detection.h"
+#include "frameworks/model_resolution.h"
 #include "frameworks/profiles.h"
 #include "kvstore/file/output_transaction.h"
 #include "plan/format_only_plan.h"
-#include "plan/model_detection.h"
-#include "plan/model_resolution.h"
 #include "plan/plan.h"
 #include "plan/plan_description.h"
 #include "plan/zarr_version.h"
@@ -137,8 +137,8 @@ std::optional<int64_t> given_dim(const std::string& text, const char* flag) {
 }
 
 // The flags as given (nullopt / false: left out). Integer flags are parsed and range-checked here.
-plan::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_given) {
-  plan::ModelFlags m;
+frameworks::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_given) {
+  frameworks::ModelFlags m;
   if (!f.fw.empty()) m.framework = f.fw == "pax" ? rules::Framework::kPax : rules::Framework::kT5x;
   if (!f.direction.empty()) {
     m.direction = f.direction == "te2fw"   ? rules::Direction::kTeToFw
@@ -167,7 +167,7 @@ plan::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_given) {
   }
   rules::ModelOptions& o = m.rest;
   o.weight_only = f.weight_only;
-  o.pax_mqa_drop_head_axis = f.mqa_drop_head_axis;
+  o.mqa_drop_head_axis = f.mqa_drop_head_axis;
   o.gated_order = f.gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
                                                      : rules::GatedOrder::kLinearFirst;
   o.gen_fp8_meta = f.gen_fp8_meta;
@@ -213,7 +213,7 @@ void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
          {std::pair{o.pax_repeat, "--pax-repeat"},
           {o.pax_split_qkv, "--pax-split-qkv"},
           {o.qkv_layout == rules::QkvLayout::kKvPacked, "--te-qkv-layout=kv_packed"},
-          {o.pax_mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
+          {o.mqa_drop_head_axis, "--pax-mqa-drop-head-axis"}}) {
       if (set) fail("{} only applies to --fw=pax", flag);
     }
     if (optional_int(f.kernel_chunk_size, "--kernel-chunk-size") > 0) {
@@ -228,11 +228,11 @@ void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
 
 // The seed's flags checked before the checkpoint is opened, as the seed did, when they describe
 // the whole model.
-void validate_seed_flags(const plan::ModelFlags& m, const ConvertFlags& f) {
+void validate_seed_flags(const frameworks::ModelFlags& m, const ConvertFlags& f) {
   if (!m.full_description() || !m.framework || !m.direction) return;
-  plan::ModelFlags seed = m;
+  frameworks::ModelFlags seed = m;
   if (!seed.embed_dim) seed.embed_dim = 1;  // T5X: read from the checkpoint when left out
-  validate_options(plan::resolve_model_options(std::nullopt, "", seed), f);
+  validate_options(frameworks::resolve_model_options(std::nullopt, "", seed), f);
 }
 
 std::string human_bytes(double b) {
@@ -268,7 +268,9 @@ plan::Plan format_only_plan(const ConvertFlags& f, const checkpoint::Checkpoint&
         "and re-encode",
         f.output_format);
   }
-  return plan::make_format_only_plan(source);
+  const bool t5x =
+      source.format == checkpoint::Format::kT5x || source.format == checkpoint::Format::kT5xOrbax;
+  return plan::make_format_only_plan(source, t5x ? rules::Framework::kT5x : rules::Framework::kPax);
 }
 
 }  // namespace
@@ -288,7 +290,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
         stderr,
         "te-ckpt: note: --direction=fw2tw (a typo in the original README) is read as fw2te\n");
   }
-  plan::ModelFlags model_flags = to_model_flags(f, qkv_layout_given);
+  frameworks::ModelFlags model_flags = to_model_flags(f, qkv_layout_given);
   validate_seed_flags(model_flags, f);
   plan::PlanSettings settings;
   settings.kernel_chunk_size = optional_int(f.kernel_chunk_size, "--kernel-chunk-size");
@@ -332,15 +334,15 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
     fw_text = plan.options.framework == rules::Framework::kPax ? "pax" : "t5x";
     model_line = "not read (format-only conversion: every array copied under its own name)";
   } else {
-    std::optional<plan::DetectedModel> detected;
+    std::optional<frameworks::DetectedModel> detected;
     std::string detection_error;
     try {
-      detected = plan::detect_model(plan::listing_of(source));
+      detected = frameworks::detect_model(frameworks::listing_of(source));
     } catch (const Error& e) {
       detection_error = e.what();
     }
     rules::ModelOptions options =
-        plan::resolve_model_options(detected, detection_error, model_flags);
+        frameworks::resolve_model_options(detected, detection_error, model_flags);
     validate_options(options, f);
     model_line =
         detected ? detected->summary() : "not read from the listing (" + detection_error + ")";

@@ -8,9 +8,9 @@
 namespace te::cli {
 namespace {
 
-using plan::DetectedDim;
-using plan::DetectedModel;
-using plan::Side;
+using frameworks::DetectedDim;
+using frameworks::DetectedModel;
+using frameworks::Side;
 
 nlohmann::ordered_json dim_json(const DetectedDim& d) {
   return d.known() ? nlohmann::ordered_json(d.value) : nlohmann::ordered_json(nullptr);
@@ -37,7 +37,7 @@ const char* framework_name(const DetectedModel& m) {
 ModelReport report_model(const checkpoint::Checkpoint& c) {
   ModelReport r;
   try {
-    r.model = plan::detect_model(plan::listing_of(c));
+    r.model = frameworks::detect_model(frameworks::listing_of(c));
   } catch (const Error& e) {
     r.error = e.what();
   }
@@ -73,7 +73,7 @@ std::string model_text(const ModelReport& r, const std::string& path) {
   if (m.optimizer_groups.empty()) t += "  optimizer groups: none\n";
   for (const auto& g : m.optimizer_groups) {
     t += fmt::format("  optimizer group: {}*{} {} ({} arrays)\n", g.prefix, g.suffix,
-                     plan::optimizer_kind_name(g.kind), g.arrays);
+                     frameworks::optimizer_kind_name(g.kind), g.arrays);
   }
   t += fmt::format("  FP8 metadata: {}\n",
                    m.fp8_present ? fmt::format("{} ({} arrays)", m.fp8_format, m.fp8_arrays)
@@ -105,7 +105,7 @@ nlohmann::ordered_json model_json(const ModelReport& r, const std::string& path)
   for (const auto& g : m.optimizer_groups) {
     j["optimizer_groups"].push_back({{"prefix", g.prefix},
                                      {"suffix", g.suffix},
-                                     {"kind", plan::optimizer_kind_name(g.kind)},
+                                     {"kind", frameworks::optimizer_kind_name(g.kind)},
                                      {"arrays", g.arrays}});
   }
   j["fp8_format"] = m.fp8_present ? nlohmann::ordered_json(m.fp8_format) : nullptr;

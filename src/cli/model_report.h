@@ -6,12 +6,12 @@
 #include <string>
 
 #include "checkpoint/checkpoint.h"
-#include "plan/model_detection.h"
+#include "frameworks/model_detection.h"
 
 namespace te::cli {
 
 struct ModelReport {
-  std::optional<plan::DetectedModel> model;
+  std::optional<frameworks::DetectedModel> model;
   std::string error;  // why detection failed (when model is empty)
 };
 
@@ -20,7 +20,7 @@ ModelReport report_model(const checkpoint::Checkpoint& c);
 
 // The `te-ckpt convert` command for the checkpoint at `path`: no model flags, except those the
 // listing cannot tell (Pax TE layout: --num-of-head=N, left for the user to fill in).
-std::string convert_command_for(const plan::DetectedModel& m, const std::string& path);
+std::string convert_command_for(const frameworks::DetectedModel& m, const std::string& path);
 
 // "model:" lines for `inspect`.
 std::string model_text(const ModelReport& r, const std::string& path);

@@ -23,9 +23,9 @@
 #include "exec/comparing_store.h"
 #include "exec/executor.h"
 #include "exec/output_container.h"
+#include "frameworks/model_detection.h"
+#include "frameworks/model_resolution.h"
 #include "frameworks/profiles.h"
-#include "plan/model_detection.h"
-#include "plan/model_resolution.h"
 #include "plan/plan.h"
 #include "plan/zarr_version.h"
 #include "util/error.h"
@@ -60,9 +60,10 @@ exec::OutputFormat container_of(const checkpoint::Checkpoint& converted) {
 }
 
 // The options that made CONVERTED from SOURCE, as far as the two listings tell.
-plan::ModelFlags flags_for(const plan::DetectedModel& src, const plan::DetectedModel& out,
-                           const std::string& gated_order) {
-  plan::ModelFlags f;
+frameworks::ModelFlags flags_for(const frameworks::DetectedModel& src,
+                                 const frameworks::DetectedModel& out,
+                                 const std::string& gated_order) {
+  frameworks::ModelFlags f;
   f.rest.gated_order = gated_order == "activated_first" ? rules::GatedOrder::kActivatedFirst
                                                         : rules::GatedOrder::kLinearFirst;
   if (src.framework != out.framework) {
@@ -71,12 +72,12 @@ plan::ModelFlags flags_for(const plan::DetectedModel& src, const plan::DetectedM
   }
   if (src.side == out.side) {
     fail("SOURCE and CONVERTED are both in {} layout: CONVERTED is not a conversion of SOURCE",
-         src.side == plan::Side::kTe ? "TE" : "framework");
+         src.side == frameworks::Side::kTe ? "TE" : "framework");
   }
-  const plan::DetectedModel& fw = src.side == plan::Side::kFramework ? src : out;
-  const plan::DetectedModel& te = src.side == plan::Side::kTe ? src : out;
+  const frameworks::DetectedModel& fw = src.side == frameworks::Side::kFramework ? src : out;
+  const frameworks::DetectedModel& te = src.side == frameworks::Side::kTe ? src : out;
   if (!src.heads.known() && fw.heads.known()) f.heads = fw.heads.value;
-  if (src.side == plan::Side::kFramework) {
+  if (src.side == frameworks::Side::kFramework) {
     if (te.qkv_layout) f.qkv_layout = *te.qkv_layout;
     if (te.t5x_fused) f.t5x_fuse_qkv = *te.t5x_fused;
     if (out.fp8_present) {
@@ -85,7 +86,7 @@ plan::ModelFlags flags_for(const plan::DetectedModel& src, const plan::DetectedM
     }
   } else {
     f.pax_split_qkv = fw.split_qkv.value_or(false);
-    f.rest.pax_mqa_drop_head_axis = fw.mqa_no_head_axis;
+    f.rest.mqa_drop_head_axis = fw.mqa_no_head_axis;
   }
   f.rest.weight_only = !src.optimizer_groups.empty() && out.optimizer_groups.empty();
   return f;
@@ -95,9 +96,9 @@ int run_verify(const std::string& source_path, const std::string& converted_path
                const std::string& gated_order) {
   checkpoint::Checkpoint source = checkpoint::open_checkpoint(source_path);
   checkpoint::Checkpoint converted = checkpoint::open_checkpoint(converted_path);
-  plan::DetectedModel src = plan::detect_model(plan::listing_of(source));
-  plan::DetectedModel out = plan::detect_model(plan::listing_of(converted));
-  plan::ModelFlags flags = flags_for(src, out, gated_order);
+  frameworks::DetectedModel src = frameworks::detect_model(frameworks::listing_of(source));
+  frameworks::DetectedModel out = frameworks::detect_model(frameworks::listing_of(converted));
+  frameworks::ModelFlags flags = flags_for(src, out, gated_order);
   if (flags.rest.gen_fp8_meta) {
     // The history length of the FP8 metadata found.
     for (const auto& a : converted.arrays) {
@@ -110,7 +111,7 @@ int run_verify(const std::string& source_path, const std::string& converted_path
     if (flags.rest.amax_history_len == 0)
       fail("{}: FP8 metadata without amax_i arrays", converted_path);
   }
-  rules::ModelOptions options = plan::resolve_model_options(src, "", flags);
+  rules::ModelOptions options = frameworks::resolve_model_options(src, "", flags);
   plan::PlanSettings settings;
   settings.codec = zarr::make_null_codec();  // values are compared, not stored bytes
   plan::Plan plan =
@@ -147,7 +148,7 @@ int run_verify(const std::string& source_path, const std::string& converted_path
     j["source"] = source_path;
     j["converted"] = converted_path;
     j["model"] = model;
-    j["options"] = plan::describe_as_flags(options);
+    j["options"] = frameworks::describe_as_flags(options);
     j["arrays_compared"] = report.arrays_compared;
     j["bytes_compared"] = report.bytes_compared;
     j["problems"] = report.problems;
@@ -157,7 +158,7 @@ int run_verify(const std::string& source_path, const std::string& converted_path
     for (const auto& p : report.problems) fmt::print("problem: {}\n", p);
     fmt::print("{}: {} arrays compared ({} bytes decoded) against {} converted with {}: {}\n",
                converted_path, report.arrays_compared, report.bytes_compared, source_path,
-               plan::describe_as_flags(options),
+               frameworks::describe_as_flags(options),
                report.problems.empty() ? std::string("everything matches")
                                        : fmt::format("{} problems", report.problems.size()));
   }

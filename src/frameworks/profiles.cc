@@ -2,9 +2,9 @@
 
 #include "frameworks/generic_container.h"
 #include "frameworks/pax/pax_container.h"
-#include "frameworks/pax_profile.h"
+#include "frameworks/pax/pax_profile.h"
 #include "frameworks/t5x/t5x_container.h"
-#include "frameworks/t5x_profile.h"
+#include "frameworks/t5x/t5x_profile.h"
 
 namespace te::frameworks {
 

@@ -7,16 +7,13 @@
 
 namespace te::plan {
 
-Plan make_format_only_plan(const checkpoint::Checkpoint& source) {
+Plan make_format_only_plan(const checkpoint::Checkpoint& source, rules::Framework framework) {
   if (!source.problems.empty()) {
     fail("{}: the checkpoint is inconsistent: {}", source.path.string(), source.problems.front());
   }
   Plan plan;
   plan.source = &source;
-  plan.options.framework =
-      source.format == checkpoint::Format::kT5x || source.format == checkpoint::Format::kT5xOrbax
-          ? rules::Framework::kT5x
-          : rules::Framework::kPax;
+  plan.options.framework = framework;
   for (const auto& a : source.arrays) {
     if (a.folder) kv::check_links_within(*a.folder, source.path);
     plan.copies.push_back({&a, a.name, -1});

@@ -6,9 +6,12 @@
 // plan: the listing's problems refuse the checkpoint, links must stay inside it.
 #include "checkpoint/checkpoint.h"
 #include "plan/plan.h"
+#include "rules/model_options.h"
 
 namespace te::plan {
 
-Plan make_format_only_plan(const checkpoint::Checkpoint& source);
+// `framework`: the framework the caller reads `source` as (the plan's options.framework; nothing
+// is planned from it).
+Plan make_format_only_plan(const checkpoint::Checkpoint& source, rules::Framework framework);
 
 }  // namespace te::plan

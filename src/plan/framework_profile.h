@@ -3,6 +3,7 @@
 // names no framework. Each framework implements it once (src/frameworks/); the command line picks
 // the profile (--fw or detection) and passes it in. A new framework is a rules table plus a
 // profile.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,15 @@ class FrameworkProfile {
   // Appended to "nothing is named <layer 0 prefix>.*" when a first layer is missing: the flag
   // that probably is wrong, as "; is this ...?", or "".
   virtual std::string missing_layer_hint(const rules::ModelOptions& options) const = 0;
+
+  // Which layout the arrays are in (framework or TE, and the framework's own layout variants),
+  // compared with the options: a message naming an array found and the flag to change, or
+  // nullopt when the arrays fit the options (or nothing can be told). `names`: every array name
+  // of the checkpoint. The planner asks this first when a rule finds no arrays, because a wrong
+  // direction or layout flag makes every array look missing, and the per-rule hints would then
+  // point the wrong way.
+  virtual std::optional<std::string> layout_mismatch(const std::vector<std::string>& names,
+                                                     const rules::ModelOptions& options) const = 0;
 
   // A weight in the framework's own layout (a layer array that no TE-side checkpoint has), or "".
   virtual std::string framework_side_weight(const checkpoint::Checkpoint& source) const = 0;

@@ -34,7 +34,7 @@ void drop_category(const ArrayListing& listing, const std::string& cat,
 }
 
 // --weight-only: every array outside the weights whose name ends with a weight's path (the
-// optimizer moments of non-layer weights too, e.g. Pax's opt_states_0.no_prefix_2.m.params.*).
+// optimizer moments of non-layer weights too, e.g. opt_states_0.no_prefix_2.m.params.*).
 void drop_mirrors(const ArrayListing& listing, const WeightTree& weights,
                   std::set<std::string>& consumed, std::vector<std::string>& dropped,
                   size_t& dropped_optimizer) {
@@ -78,7 +78,7 @@ std::vector<Category> find_categories(const ArrayListing& listing,
                                       size_t& dropped_optimizer) {
   std::vector<Category> categories;
   std::set<std::string> found;
-  // Per-parameter state (T5X Adafactor): (prefix, ".slot") -> whether every array is [1].
+  // Per-parameter state (e.g. Adafactor's slots): (prefix, ".slot") -> whether every array is [1].
   struct Slot {
     bool placeholders = true;  // every array of the slot is [1]
     std::string shaped;        // an array of the slot that is not [1]

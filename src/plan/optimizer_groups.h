@@ -14,10 +14,11 @@ namespace te::plan {
 
 // A tree of arrays that mirrors the weights: the array of the weight at path P (below the weight
 // root) is `prefix + P + suffix`. The weights themselves and optimizer subtrees such as
-// `state.param_states.1.0.mu.` have no suffix; T5X's Adafactor keeps its state per parameter,
-// `state.param_states.<P>.v` (suffix ".v"). A category of [1] placeholders (unfactored Adafactor's
-// m, v_row, v_col) does not follow its weight's shape: every output weight gets a copy of the
-// placeholder of its rule's first input, and the rule's inputs must hold identical placeholders.
+// `state.param_states.1.0.mu.` have no suffix; Adafactor's state kept per parameter
+// is `state.param_states.<P>.v` (suffix ".v"). A category of [1] placeholders (unfactored
+// Adafactor's m, v_row, v_col) does not follow its weight's shape: every output weight gets a copy
+// of the placeholder of its rule's first input, and the rule's inputs must hold identical
+// placeholders.
 struct Category {
   std::string prefix;
   std::string suffix;

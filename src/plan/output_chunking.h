@@ -19,7 +19,7 @@ Shape derived_chunks(const transform::Rearrangement& r, const transform::ArrayVi
                      const std::vector<const checkpoint::ArrayEntry*>& inputs);
 
 // The largest chunk of at most `max_elements` that evenly divides `shape`, shrinking the largest
-// dimension's divisor first (T5X's _choose_chunk_shape).
+// dimension's divisor first (the chunk policy a framework profile may use for its outputs).
 Shape largest_dividing_chunks(const Shape& shape, int64_t max_elements);
 
 // --kernel-chunk-size: chunks a kernel rule's output along its embedding ("e") axis; other rules

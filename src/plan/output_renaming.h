@@ -1,8 +1,8 @@
 #pragma once
 // Output names in the output container's spelling: a framework may spell the same leaf
-// differently in two containers (rules/pax_orbax_names.h); the caller that knows both containers
-// passes the spelling of the output's. Renames every output array (job outputs and copies);
-// source names, and so the plan's reading side, are unchanged.
+// differently in two containers (its container spelling in rules/); the caller that knows both
+// containers passes the spelling of the output's. Renames every output array (job outputs and
+// copies); source names, and so the plan's reading side, are unchanged.
 #include <functional>
 #include <string>
 #include <string_view>

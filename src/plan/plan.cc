@@ -12,7 +12,6 @@
 #include "plan/array_listing.h"
 #include "plan/fp8_migration.h"
 #include "plan/fp8_output.h"
-#include "plan/layout_check.h"
 #include "plan/optimizer_groups.h"
 #include "plan/output_chunking.h"
 #include "plan/rule_binding.h"
@@ -273,7 +272,7 @@ class Planner {
           // The layout first: wrong flags make every array look missing.
           std::vector<std::string> names;
           for (const auto& a : ckpt_.arrays) names.push_back(a.name);
-          if (auto m = layout_mismatch(names, o_)) fail("{}: {}", ckpt_.path.string(), *m);
+          if (auto m = profile_.layout_mismatch(names, o_)) fail("{}: {}", ckpt_.path.string(), *m);
           fail("{}", first_why);
         }
         emit(*chosen, cat, dst);

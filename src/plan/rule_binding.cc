@@ -49,7 +49,7 @@ std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const rules::La
     std::string full = cat.name(prefix + "." + name);
     const ArrayEntry* a = listing_.find(full);
     std::error_code ec;
-    if (!a && !ckpt_.t5x_index && fs::is_directory(ckpt_.array_root / full, ec)) {
+    if (!a && !ckpt_.arrays_listed_by_index() && fs::is_directory(ckpt_.array_root / full, ec)) {
       fail("{}: the folder exists but is not a zarr array (no .zarray in it)",
            (ckpt_.array_root / full).string());
     }
@@ -78,7 +78,7 @@ std::optional<Binding> RuleBinder::bind(const rules::Rule& rule, const rules::La
     const bool left_out = src_pattern.has_optional_axes() && without.rank() == a->metadata.rank();
     b.input_patterns.push_back(left_out ? without : src_pattern.resolved(true));
   }
-  const AxisPattern dst_pattern = stacked_pattern(dst, stack).resolved(!o_.pax_mqa_drop_head_axis);
+  const AxisPattern dst_pattern = stacked_pattern(dst, stack).resolved(!o_.mqa_drop_head_axis);
   std::vector<AxisPattern>& outputs = b.output_patterns;
   outputs.assign(dst.names.size(), dst_pattern);
   try {
@@ -131,12 +131,12 @@ void RuleBinder::fail_axis_mismatch(const Binding& b, const std::vector<AxisPatt
     }
   }
   for (size_t j = 0; j < outputs.size(); ++j) {
-    if (!outputs[j].contains("g") && k != 1 && o_.pax_mqa_drop_head_axis) {
+    if (!outputs[j].contains("g") && k != 1 && o_.mqa_drop_head_axis) {
       fail(
-          "--pax-mqa-drop-head-axis writes {} without a head axis (pattern \"{}\"), which holds "
-          "one key/value head, but --num-gqa-groups={}: drop the flag or pass "
-          "--num-gqa-groups=1",
-          target_side(*b.rule, o_.direction).names[j], outputs[j].to_string(), o_.gqa_groups);
+          "{} writes {} without a head axis (pattern \"{}\"), which holds one key/value head, "
+          "but --num-gqa-groups={}: drop the flag or pass --num-gqa-groups=1",
+          rules::kMqaDropHeadAxisFlag, target_side(*b.rule, o_.direction).names[j],
+          outputs[j].to_string(), o_.gqa_groups);
     }
   }
   std::vector<std::string> names;

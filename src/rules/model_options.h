@@ -22,6 +22,9 @@ enum class GatedOrder {
 // small enough that a product of two dimensions never overflows int64.
 inline constexpr int64_t kMaxModelDim = (int64_t{1} << 31) - 1;
 
+// The command-line flag that sets ModelOptions::mqa_drop_head_axis, as messages quote it.
+inline constexpr const char* kMqaDropHeadAxisFlag = "--pax-mqa-drop-head-axis";
+
 struct ModelOptions {
   Framework framework = Framework::kPax;
   Direction direction = Direction::kFwToTe;
@@ -37,7 +40,7 @@ struct ModelOptions {
   bool gated = false;
   bool pax_repeat = false;
   bool pax_split_qkv = false;
-  bool pax_mqa_drop_head_axis = false;  // te2fw, K = 1: write key/value as [E,H] / [H]
+  bool mqa_drop_head_axis = false;  // te2fw, K = 1: write key/value as [E,H] / [H]
   bool t5x_fuse_qkv = false;
   QkvLayout qkv_layout = QkvLayout::kQkvPacked;
   GatedOrder gated_order = GatedOrder::kLinearFirst;

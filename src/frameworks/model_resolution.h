@@ -16,10 +16,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "plan/model_detection.h"
+#include "frameworks/model_detection.h"
 #include "rules/model_options.h"
 
-namespace te::plan {
+namespace te::frameworks {
 
 struct ModelFlags {
   std::optional<rules::Framework> framework;
@@ -29,7 +29,7 @@ struct ModelFlags {
   bool skip_bias = false, skip_ln = false, t5x_fuse_qkv = false;
   std::optional<rules::QkvLayout> qkv_layout;
   // Everything that is not a model description (weight_only, gen_fp8_meta, gated_order,
-  // amax_history_len, pax_mqa_drop_head_axis) is taken from here.
+  // amax_history_len, mqa_drop_head_axis) is taken from here.
   rules::ModelOptions rest;
 
   // The seed's four required dimensions are all given.
@@ -47,4 +47,4 @@ rules::ModelOptions resolve_model_options(const std::optional<DetectedModel>& de
 // --num-of-layer=2 ..."), the seed's full description.
 std::string describe_as_flags(const rules::ModelOptions& options);
 
-}  // namespace te::plan
+}  // namespace te::frameworks

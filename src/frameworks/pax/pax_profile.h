@@ -20,6 +20,8 @@ class PaxProfile final : public plan::FrameworkProfile {
   std::string no_stacks_message() const override { return ""; }
   bool layers_on_stack_axis(const rules::ModelOptions& options) const override;
   std::string missing_layer_hint(const rules::ModelOptions& options) const override;
+  std::optional<std::string> layout_mismatch(const std::vector<std::string>& names,
+                                             const rules::ModelOptions& options) const override;
   std::string framework_side_weight(const checkpoint::Checkpoint& source) const override;
   Shape merged_output_chunks(const Shape& shape, size_t itemsize,
                              const Shape& derived) const override;

@@ -1,10 +1,13 @@
-#include "plan/model_resolution.h"
+#include "frameworks/model_resolution.h"
 
 #include <fmt/format.h>
 
+#include "frameworks/pax/pax_resolution.h"
+#include "frameworks/profiles.h"
+#include "frameworks/t5x/t5x_resolution.h"
 #include "util/error.h"
 
-namespace te::plan {
+namespace te::frameworks {
 namespace {
 
 using rules::Direction;
@@ -30,8 +33,8 @@ void check_dim(const char* flag, const std::optional<int64_t>& given, const Dete
        shape_string(d.evidence.shape), d.value, meaning, flag, *given, would_need(d, *given));
 }
 
-const char* fw_name(Framework f) {
-  return f == Framework::kPax ? "Pax" : "T5X";
+std::string fw_name(Framework f) {
+  return profile_for(f).name();
 }
 
 // Checks every given flag against the detected model (the flags-light way of describing it).
@@ -93,36 +96,10 @@ void check_contradictions(const DetectedModel& m, const ModelFlags& f) {
            d.value);
     }
   }
-  if (pax) {
-    if (f.pax_repeat && !m.pax_repeat) {
-      fail(
-          "--pax-repeat was given, but found {}, not under lm.transformer.repeat: this is not a "
-          "repeat checkpoint; drop --pax-repeat",
-          m.repeat_evidence.array);
-    }
-    if (m.side == Side::kFramework && f.pax_split_qkv && !*m.split_qkv) {
-      fail("--pax-split-qkv was given, but {} is {}: the QKV is combined; drop --pax-split-qkv",
-           m.qkv_evidence.array, shape_string(m.qkv_evidence.shape));
-    }
-    if (f.gated && !m.gated) {
-      fail("--use-gated-activations was given, but {} is {}: the MLP is not gated; drop it",
-           m.mlp_evidence.array, shape_string(m.mlp_evidence.shape));
-    }
-    if (f.qkv_layout && m.qkv_layout && *f.qkv_layout != *m.qkv_layout &&
-        (m.side == Side::kTe || *m.qkv_layout == QkvLayout::kKvPacked)) {
-      const bool kv = *m.qkv_layout == QkvLayout::kKvPacked;
-      fail("--te-qkv-layout={}, but {} is {}: {}; pass --te-qkv-layout={} (or leave it out)",
-           kv ? "qkv_packed" : "kv_packed", m.qkv_evidence.array,
-           shape_string(m.qkv_evidence.shape),
-           m.side == Side::kTe ? (kv ? "the TE side is kv_packed" : "the TE side is qkv_packed")
-                               : "fewer key/value heads than heads need kv_packed",
-           kv ? "kv_packed" : "qkv_packed");
-    }
-  } else if (m.side == Side::kTe && f.t5x_fuse_qkv && !*m.t5x_fused) {
-    fail(
-        "--t5x-fuse-qkv was given, but found {} (query, key and value apart): the TE side is not "
-        "fused; drop --t5x-fuse-qkv",
-        m.qkv_evidence.array);
+  if (m.framework == Framework::kPax) {
+    check_pax_flags(m, f);
+  } else {
+    check_t5x_flags(m, f);
   }
 }
 
@@ -166,38 +143,9 @@ rules::ModelOptions from_detection(const DetectedModel& m, const ModelFlags& f) 
     }
   }
   if (pax) {
-    o.pax_repeat = m.pax_repeat;
-    o.gated = m.gated;
-    o.skip_bias = !m.biases;
-    o.skip_ln = !m.layer_norms;
-    if (m.side == Side::kFramework) {
-      o.pax_split_qkv = *m.split_qkv;
-      int64_t k = m.kv_heads.value;
-      o.qkv_layout = f.qkv_layout.value_or(m.qkv_layout.value_or(QkvLayout::kQkvPacked));
-      o.gqa_groups = (k != o.heads || o.qkv_layout == QkvLayout::kKvPacked) ? k : 0;
-    } else {
-      o.qkv_layout = *m.qkv_layout;
-      o.pax_split_qkv = o.qkv_layout == QkvLayout::kKvPacked || f.pax_split_qkv;
-      if (o.qkv_layout == QkvLayout::kKvPacked) {
-        const int64_t kh = m.joined_kv_heads.value;
-        if (o.head_dim <= 0 || kh % o.head_dim != 0) {
-          fail("{} is {}: K*H = {} is not a multiple of the head dim {}",
-               m.joined_kv_heads.evidence.array, shape_string(m.joined_kv_heads.evidence.shape), kh,
-               o.head_dim);
-        }
-        o.gqa_groups = kh / o.head_dim;
-        if (f.gqa_groups && *f.gqa_groups != o.gqa_groups) {
-          fail("--num-gqa-groups={}, but {} is {}: K*H = {} with H={}: {} key/value heads",
-               *f.gqa_groups, m.joined_kv_heads.evidence.array,
-               shape_string(m.joined_kv_heads.evidence.shape), kh, o.head_dim, o.gqa_groups);
-        }
-      }
-    }
+    pax_options_from_detection(m, f, o);
   } else {
-    o.gated = f.gated;
-    o.skip_bias = f.skip_bias;
-    o.skip_ln = !m.layer_norms;
-    o.t5x_fuse_qkv = m.side == Side::kTe ? *m.t5x_fused : f.t5x_fuse_qkv;
+    t5x_options_from_detection(m, f, o);
   }
   return o;
 }
@@ -256,21 +204,15 @@ std::string describe_as_flags(const rules::ModelOptions& o) {
   std::string s = fmt::format(
       "--fw={} --direction={} --num-of-layer={} --num-of-head={} --head-dim={} "
       "--mlp-intermediate-dim={} --embed-dim={}",
-      pax ? "pax" : "t5x", o.direction == Direction::kFwToTe ? "fw2te" : "te2fw", o.layers, o.heads,
-      o.head_dim, o.mlp_dim, o.embed_dim);
+      profile_for(o.framework).flag(), o.direction == Direction::kFwToTe ? "fw2te" : "te2fw",
+      o.layers, o.heads, o.head_dim, o.mlp_dim, o.embed_dim);
   if (pax) {
-    if (o.pax_repeat) s += " --pax-repeat";
-    if (o.pax_split_qkv) s += " --pax-split-qkv";
-    if (o.qkv_layout == QkvLayout::kKvPacked) {
-      s += fmt::format(" --te-qkv-layout=kv_packed --num-gqa-groups={}", o.kv_heads());
-    }
-    if (o.gated) s += " --use-gated-activations";
-    if (o.skip_bias) s += " --skip-bias";
-  } else if (o.t5x_fuse_qkv) {
-    s += " --t5x-fuse-qkv";
+    append_pax_flags(o, s);
+  } else {
+    append_t5x_flags(o, s);
   }
   if (o.skip_ln) s += " --skip-ln";
   return s;
 }
 
-}  // namespace te::plan
+}  // namespace te::frameworks

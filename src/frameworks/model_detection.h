@@ -20,7 +20,7 @@
 #include "rules/model_options.h"
 #include "util/bytes.h"
 
-namespace te::plan {
+namespace te::frameworks {
 
 // One array of a listing.
 struct ListedArray {
@@ -134,4 +134,4 @@ struct DetectedModel {
 // model te-ckpt knows, or when two readings fit (naming both and the flag that decides).
 DetectedModel detect_model(const Listing& listing);
 
-}  // namespace te::plan
+}  // namespace te::frameworks

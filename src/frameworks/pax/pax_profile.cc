@@ -1,5 +1,6 @@
-#include "frameworks/pax_profile.h"
+#include "frameworks/pax/pax_profile.h"
 
+#include "frameworks/pax/pax_detection.h"
 #include "rules/pax_rules.h"
 
 namespace te::frameworks {
@@ -22,6 +23,11 @@ bool PaxProfile::layers_on_stack_axis(const rules::ModelOptions& options) const 
 std::string PaxProfile::missing_layer_hint(const rules::ModelOptions& options) const {
   return options.pax_repeat ? "; is this not a repeat checkpoint (drop --pax-repeat)?"
                             : "; is this a repeat checkpoint (--pax-repeat)?";
+}
+
+std::optional<std::string> PaxProfile::layout_mismatch(const std::vector<std::string>& names,
+                                                       const rules::ModelOptions& options) const {
+  return pax_layout_mismatch(names, options);
 }
 
 std::string PaxProfile::framework_side_weight(const checkpoint::Checkpoint& source) const {

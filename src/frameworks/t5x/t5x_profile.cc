@@ -1,7 +1,8 @@
-#include "frameworks/t5x_profile.h"
+#include "frameworks/t5x/t5x_profile.h"
 
 #include <fmt/format.h>
 
+#include "frameworks/t5x/t5x_detection.h"
 #include "plan/output_chunking.h"
 #include "rules/t5x_rules.h"
 
@@ -22,6 +23,11 @@ std::string T5xProfile::no_stacks_message() const {
       "no encoder or decoder layers found (expected arrays named {}encoder.layers_0.* or "
       "{}decoder.layers_0.*)",
       weight_category(), weight_category());
+}
+
+std::optional<std::string> T5xProfile::layout_mismatch(const std::vector<std::string>& names,
+                                                       const rules::ModelOptions& options) const {
+  return t5x_layout_mismatch(names, options);
 }
 
 std::string T5xProfile::framework_side_weight(const checkpoint::Checkpoint& source) const {

@@ -25,6 +25,8 @@ class T5xProfile final : public plan::FrameworkProfile {
   std::string no_stacks_message() const override;
   bool layers_on_stack_axis(const rules::ModelOptions&) const override { return false; }
   std::string missing_layer_hint(const rules::ModelOptions&) const override { return ""; }
+  std::optional<std::string> layout_mismatch(const std::vector<std::string>& names,
+                                             const rules::ModelOptions& options) const override;
   std::string framework_side_weight(const checkpoint::Checkpoint& source) const override;
   Shape merged_output_chunks(const Shape& shape, size_t itemsize,
                              const Shape& derived) const override;
