@@ -74,6 +74,25 @@ class LayeringTest(unittest.TestCase):
                         found.append(f"{os.path.relpath(path, ROOT)}:{line_no}: {line.strip()}")
         self.assertEqual(found, [])
 
+    def test_plan_and_exec_name_no_framework(self):
+        # Every Pax or T5X fact lives in src/frameworks/ and src/rules/, behind the profiles that
+        # plan/framework_profile.h and exec/container_profile.h declare (issue 13 §5): in plan/ and
+        # exec/ not even a comment names one.
+        found = []
+        for layer in ("plan", "exec"):
+            files = 0
+            for dirpath, _, names in os.walk(os.path.join(ROOT, "src", layer)):
+                for f in sorted(names):
+                    if not f.endswith((".h", ".cc")):
+                        continue
+                    files += 1
+                    path = os.path.join(dirpath, f)
+                    for line_no, line in enumerate(open(path), 1):
+                        if re.search(r"pax|t5x", line, re.IGNORECASE):
+                            found.append(f"{os.path.relpath(path, ROOT)}:{line_no}: {line.strip()}")
+            self.assertGreater(files, 10, layer)
+        self.assertEqual(found, [])
+
     def test_the_checker_sees_a_wrong_include(self):
         # The checker itself can fail: zarr may not reach plan.
         layers = declared_layers()
