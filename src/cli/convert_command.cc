@@ -54,6 +54,13 @@ using rules::kMaxModelDim;
 constexpr int64_t kMaxAmaxHistory = 65536;
 constexpr int64_t kMaxJobs = 1024;
 constexpr int64_t kMaxFp8Margin = 64;
+// The flags that choose the container and run the conversion (format-only conversions take only
+// these; --compressor and --compression-level are then refused by name).
+const std::set<std::string> kContainerFlags = {
+    "input-path",        "output-path", "output-format", "dry-run",
+    "overwrite",         "jobs",        "memory-limit",  "compressor",
+    "compression-level", "quiet",       "no-streaming",  "no-chunk-copy",
+    "output-chunking",   "help"};
 // The flags that shape FP8 metadata, for "given but does nothing" warnings.
 constexpr const char* kFp8Flags[] = {"--fp8-meta-format", "--fp8-format", "--fp8-margin",
                                      "--fp8-collection", "--amax-history-len"};
@@ -245,18 +252,11 @@ std::string human_bytes(double b) {
   return fmt::format("{:.1f} {}", b, units[u]);
 }
 
-// A format-only conversion changes only the container: --output-format given, no --direction,
-// and no flag that describes or changes the model (those make it a conversion).
-bool is_format_only(const ConvertFlags& f, bool qkv_layout_given) {
-  if (f.output_format == "keep" || !f.direction.empty() || !f.fw.empty()) return false;
-  const bool dims = !f.layers.empty() || !f.heads.empty() || !f.head_dim.empty() ||
-                    !f.mlp_dim.empty() || f.embed_dim != "None" || f.gqa_groups != "None" ||
-                    f.kernel_chunk_size != "None";
-  const bool switches = f.weight_only || f.skip_ln || f.skip_bias || f.gated || f.pax_repeat ||
-                        f.pax_split_qkv || f.t5x_fuse_qkv || f.mqa_drop_head_axis ||
-                        f.gen_fp8_meta || f.copy_unmapped || qkv_layout_given ||
-                        !f.fp8_flags_given.empty();
-  return !dims && !switches;
+// A format-only conversion changes only the container: --output-format given and no flag but
+// the container and run flags (every other flag describes or changes the model, and makes it a
+// conversion).
+bool is_format_only(const ConvertFlags& f) {
+  return f.output_format != "keep" && !f.conversion_flag_given;
 }
 
 // The format-only conversion: the plan copies every array; the rest is convert's transaction.
@@ -320,7 +320,7 @@ PreparedRun prepare_run(const ConvertFlags& f, const std::set<std::string>& expl
   checkpoint::Checkpoint& source = *source_ptr;
   const exec::OutputFormat requested =
       *exec::parse_output_format(f.output_format);  // CLI11 checked
-  const bool format_only = is_format_only(f, qkv_layout_given);
+  const bool format_only = is_format_only(f);
   std::string model_line, direction_text = "format-only", fw_text;
   plan::Plan plan;
   std::optional<exec::OutputContainer> container;
@@ -620,6 +620,10 @@ Runner add_convert_command(CLI::App& app, bool dry_run_only) {
     }
     for (const char* flag : kFp8Flags) {
       if (app.count(flag) > 0) f->fp8_flags_given.insert(flag);
+    }
+    for (const CLI::Option* option : app.get_options()) {
+      if (option->count() == 0 || option->get_lnames().empty()) continue;
+      if (!kContainerFlags.count(option->get_lnames().front())) f->conversion_flag_given = true;
     }
     return run_convert(*f, given, app.count("--te-qkv-layout") > 0);
   };

@@ -34,6 +34,9 @@ struct ConvertFlags {
   std::string fp8_meta_format = "te1.8", fp8_format = "hybrid", fp8_margin = "0";
   std::string fp8_collection = rules::kFp8MetasCollection;
   std::set<std::string> fp8_flags_given;  // the FP8 flags (and --amax-history-len) on the line
+  // A flag on the line that describes or converts the model: any flag but the container and run
+  // flags (kContainerFlags). Without one, --output-format alone is a format-only conversion.
+  bool conversion_flag_given = false;
   bool dry_run = false, overwrite = false, quiet = false, no_streaming = false;
   bool copy_unmapped = false;
   bool no_chunk_copy = false;

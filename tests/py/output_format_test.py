@@ -370,6 +370,20 @@ class OutputFormatTest(ScratchTestCase):
         self.assertIn(f"\n{n} arrays copied unchanged:", p.stdout)
         self.assertFalse(os.path.exists(self.path("out")))
 
+    def test_only_container_and_run_flags_keep_it_format_only(self):
+        m, src = self.pax_legacy(self.PAX_MODELS["nonrepeat"], "fw2te")
+        out = self.path("out", "checkpoint_00000001")
+        for extra in (["--jobs=1", "--memory-limit=1G", "--no-chunk-copy", "--output-chunking=merge",
+                       "--overwrite", "--no-streaming"], []):
+            p = self.run_ok("plan", "--input-path", src, "--output-path", out, "--output-format=ocdbt", *extra)
+            self.assertIn("format-only", p.stdout, extra)
+        # Any other flag describes or changes the model: a conversion (here fw2te, read from the
+        # checkpoint), even one that only chooses the gated branch order.
+        for extra in (["--gated-activation-order=linear_first"], ["--weight-only"], ["--skip-ln"]):
+            p = zarrio.run("plan", "--input-path", src, "--output-path", out, "--output-format=ocdbt", *extra,
+                           check=False)
+            self.assertNotIn("format-only", p.stdout + p.stderr, extra)
+
     def test_real_orbax_fixtures_format_convert(self):
         """The Orbax-written fixtures: a format-only conversion into OCDBT copies every key's bytes
         into a new database; zarr output of a generic Orbax step is refused by name."""
