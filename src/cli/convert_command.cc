@@ -143,6 +143,15 @@ std::optional<int64_t> given_dim(const std::string& text, const char* flag) {
   return model_dim(text, flag);
 }
 
+// N x H (TE's joined head axis) within the model bound: checked on the flags as given, before the
+// checkpoint is read, and again on the resolved options (N or H may come from the checkpoint).
+void check_joined_heads(int64_t heads, int64_t head_dim) {
+  if (heads * head_dim > kMaxModelDim) {
+    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", heads, head_dim,
+         heads * head_dim, kMaxModelDim);
+  }
+}
+
 // The flags as given (nullopt / false: left out). Integer flags are parsed and range-checked here.
 frameworks::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_given) {
   frameworks::ModelFlags m;
@@ -156,10 +165,7 @@ frameworks::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_giv
   m.heads = given_dim(f.heads, "--num-of-head");
   m.head_dim = given_dim(f.head_dim, "--head-dim");
   m.mlp_dim = given_dim(f.mlp_dim, "--mlp-intermediate-dim");
-  if (m.heads && m.head_dim && *m.heads * *m.head_dim > kMaxModelDim) {
-    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", *m.heads, *m.head_dim,
-         *m.heads * *m.head_dim, kMaxModelDim);
-  }
+  if (m.heads && m.head_dim) check_joined_heads(*m.heads, *m.head_dim);
   if (int64_t e = optional_int(f.embed_dim, "--embed-dim")) m.embed_dim = e;
   if (int64_t k = optional_int(f.gqa_groups, "--num-gqa-groups")) m.gqa_groups = k;
   m.pax_repeat = f.pax_repeat;
@@ -190,10 +196,7 @@ frameworks::ModelFlags to_model_flags(const ConvertFlags& f, bool qkv_layout_giv
 
 // The checks between flags, made on the resolved options (given or read from the checkpoint).
 void validate_options(const rules::ModelOptions& o, const ConvertFlags& f) {
-  if (o.heads * o.head_dim > kMaxModelDim) {
-    fail("--num-of-head={} x --head-dim={} = {} is too large (at most {})", o.heads, o.head_dim,
-         o.heads * o.head_dim, kMaxModelDim);
-  }
+  check_joined_heads(o.heads, o.head_dim);
   check_fp8_options(f, o);
   bool pax = o.framework == rules::Framework::kPax;
   if (o.qkv_layout == rules::QkvLayout::kKvPacked) {
