@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kvstore/memory/memory_store.h"
+#include "test_util.h"
 #include "util/error.h"
 #include "zarr/array.h"
 #include "zarr/codec.h"
@@ -20,15 +21,6 @@ namespace {
 
 using zarr::ArrayMetadata;
 using zarr::ZarrArray;
-
-Bytes ramp(size_t count) {
-  Bytes b(count * 4);
-  for (size_t i = 0; i < count; ++i) {
-    int32_t v = static_cast<int32_t>(i * 7 + 1);
-    std::memcpy(b.data() + 4 * i, &v, 4);
-  }
-  return b;
-}
 
 // A checkpoint holding the array `name` of `store` (its metadata read from there).
 checkpoint::Checkpoint holding(std::shared_ptr<kv::MemoryStore> store, const std::string& name) {
@@ -63,7 +55,7 @@ ArrayMetadata v2_int32(Shape shape, Shape chunks, char separator) {
 TEST(ComparingStore, ChunksWrittenThroughAreComparedAndDropped) {
   for (char separator : {'.', '/'}) {
     auto converted = std::make_shared<kv::MemoryStore>();
-    const Bytes data = ramp(35);
+    const Bytes data = testing::int32_ramp(35);
     ZarrArray::create(converted, "w/", v2_int32({5, 7}, {2, 3}, '.')).write_all(data);
     const checkpoint::Checkpoint actual = holding(converted, "w");
 
@@ -86,7 +78,7 @@ TEST(ComparingStore, ChunksWrittenThroughAreComparedAndDropped) {
 
 TEST(ComparingStore, ADifferenceNamesItsElement) {
   auto converted = std::make_shared<kv::MemoryStore>();
-  Bytes data = ramp(35);
+  Bytes data = testing::int32_ramp(35);
   ZarrArray::create(converted, "w/", v2_int32({5, 7}, {2, 3}, '.')).write_all(data);
   const checkpoint::Checkpoint actual = holding(converted, "w");
   data[4 * (3 * 7 + 4)] ^= std::byte{0x10};  // element [3,4] flipped in the expected values
@@ -107,7 +99,7 @@ TEST(ComparingStore, EqualChunkGridsAreStreamedSlabBySlab) {
   const Shape shape{600, 1000};
   for (bool flip : {false, true}) {
     auto converted = std::make_shared<kv::MemoryStore>();
-    const Bytes data = ramp(600 * 1000);
+    const Bytes data = testing::int32_ramp(600 * 1000);
     Bytes values = data;
     if (flip) values[4 * (500 * 1000 + 7) + 1] ^= std::byte{2};  // element [500,7]
     ZarrArray::create(converted, "w/", v2_int32(shape, shape, '.')).write_all(values);
@@ -137,7 +129,7 @@ TEST(ComparingStore, CopiedShardsAreComparedInnerChunkByInnerChunk) {
   const zarr::v3::ShardingConfig old = *v3m.codecs.codecs[0].sharding;
   v3m.codecs.codecs[0] = zarr::v3::sharding_codec({2, 3}, *old.codecs, *old.index_codecs);
   auto source = std::make_shared<kv::MemoryStore>();
-  const Bytes data = ramp(36);
+  const Bytes data = testing::int32_ramp(36);
   zarr::v3::V3Array::create(*source, "a", v3m).write_all(*source, data);
   const ArrayMetadata meta = ZarrArray::open(source, "a/").metadata();
 
@@ -167,7 +159,7 @@ TEST(ComparingStore, CopiedShardsAreComparedInnerChunkByInnerChunk) {
 
 TEST(ComparingStore, AValueOfNoArrayIsAnInternalError) {
   auto converted = std::make_shared<kv::MemoryStore>();
-  ZarrArray::create(converted, "w/", v2_int32({2}, {2}, '.')).write_all(ramp(2));
+  ZarrArray::create(converted, "w/", v2_int32({2}, {2}, '.')).write_all(testing::int32_ramp(2));
   const checkpoint::Checkpoint actual = holding(converted, "w");
   ComparingStore comparing(std::make_shared<kv::MemoryStore>(), actual, {});
   auto sink = comparing.write("nobody/0", {});

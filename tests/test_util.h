@@ -27,6 +27,17 @@ inline const fs::path kFixtureRoot = TE_CKPT_FIXTURES_DIR;
 inline const fs::path kFixtures = kFixtureRoot / "t5x";
 inline const std::string kBinary = TE_CKPT_BINARY;
 
+// `count` little-endian int32 values 1, 8, 15, ... (i * 7 + 1): distinct, so a misplaced element
+// shows.
+inline Bytes int32_ramp(size_t count) {
+  Bytes b(count * 4);
+  for (size_t i = 0; i < count; ++i) {
+    int32_t v = static_cast<int32_t>(i * 7 + 1);
+    std::memcpy(b.data() + 4 * i, &v, 4);
+  }
+  return b;
+}
+
 // A fresh folder under the system temp folder, removed with everything in it on destruction.
 class TempDir {
  public:

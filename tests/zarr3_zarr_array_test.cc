@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kvstore/memory/memory_store.h"
+#include "test_util.h"
 #include "util/error.h"
 #include "zarr/array.h"
 #include "zarr/v3_array.h"
@@ -14,15 +15,6 @@
 
 namespace te::zarr {
 namespace {
-
-Bytes ramp(size_t count) {
-  Bytes b(count * 4);
-  for (size_t i = 0; i < count; ++i) {
-    int32_t v = static_cast<int32_t>(i * 7 + 1);
-    std::memcpy(b.data() + 4 * i, &v, 4);
-  }
-  return b;
-}
 
 v3::V3Metadata sharded_int32(Shape shape, Shape shard, Shape inner) {
   DType i32 = v3::dtype_from_v3_name("int32", "test");
@@ -36,7 +28,7 @@ TEST(Zarr3ZarrArray, ReadsInnerChunksOfAShardWrittenByV3Array) {
   auto store = std::make_shared<kv::MemoryStore>();
   // Shards [4,6] of inner chunks [2,3]; the array [6,6] has a partial last shard row.
   auto v3m = sharded_int32({6, 6}, {4, 6}, {2, 3});
-  Bytes data = ramp(36);
+  Bytes data = testing::int32_ramp(36);
   v3::V3Array::create(*store, "a", v3m).write_all(*store, data);
   ZarrArray a = ZarrArray::open(store, "a/");
   ASSERT_TRUE(a.metadata().is_zarr3());
@@ -75,7 +67,7 @@ TEST(Zarr3ZarrArray, DerivedArrayWritesOneInnerChunkPerShard) {
   EXPECT_EQ(out.v3->codecs.codecs[0].sharding->chunk_shape, (Shape{4, 2}));
   auto store = std::make_shared<kv::MemoryStore>();
   ZarrArray a = ZarrArray::create(store, "o/", out);
-  Bytes data = ramp(32);
+  Bytes data = testing::int32_ramp(32);
   a.write_all(data);
   auto back = v3::V3Array::open(*store, "o");
   EXPECT_EQ(back.read_all(), data);
@@ -102,7 +94,7 @@ TEST(Zarr3ZarrArray, EquivalentOfAV2ArrayHoldsTheSameValues) {
   EXPECT_EQ(v3::describe_v3_codecs(*v3m.v3),
             "sharding_indexed(bytes+zstd/1) shard [2,3] inner [2,3]");
   auto store = std::make_shared<kv::MemoryStore>();
-  Bytes data = ramp(15);
+  Bytes data = testing::int32_ramp(15);
   ZarrArray::create(store, "v/", v3m).write_all(data);
   EXPECT_EQ(ZarrArray::open(store, "v/").read_all(), data);
   auto big = ArrayMetadata::make({2}, {2}, parse_zarr_dtype(">i4", "t"), make_null_codec());
