@@ -1,5 +1,6 @@
 #include "fuzz_targets.h"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -80,7 +81,15 @@ void chunk_codecs(const uint8_t* data, size_t size) {
 void pattern(const uint8_t* data, size_t size) {
   expect_only_te_errors([&] {
     auto p = transform::parse_axis_pattern(std::string(reinterpret_cast<const char*>(data), size));
-    (void)p.to_string();
+    // The canonical text parses back to the same pattern; a resolved pattern has no optional axis.
+    const std::string text = p.to_string();
+    const auto again = transform::parse_axis_pattern(text);
+    if (again.axes != p.axes || again.optional != p.optional || again.to_string() != text)
+      std::abort();
+    for (bool stored : {true, false}) {
+      if (p.resolved(stored).has_optional_axes()) std::abort();
+    }
+    (void)p.with_leading_axis("l").to_string();  // te::Error when it names l already
   });
 }
 
