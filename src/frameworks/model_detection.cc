@@ -7,15 +7,12 @@
 #include <set>
 
 #include "frameworks/listing_index.h"
-#include "frameworks/pax/pax_detection.h"
 #include "frameworks/profiles.h"
-#include "frameworks/t5x/t5x_detection.h"
 #include "util/error.h"
 
 namespace te::frameworks {
 namespace {
 
-using rules::Framework;
 using rules::QkvLayout;
 
 // ------------------------------------------------------------------------- optimizer, FP8
@@ -130,35 +127,11 @@ std::string optimizer_kind_name(OptimizerKind kind) {
 }
 
 std::vector<std::string> DetectedModel::variants() const {
-  std::vector<std::string> v;
-  if (framework == Framework::kPax) {
-    v.push_back(pax_repeat ? "repeat" : "no repeat");
-    if (side == Side::kFramework) {
-      v.push_back(*split_qkv ? "split QKV" : "combined QKV");
-      if (mqa_no_head_axis) v.push_back("key/value without head axis");
-    }
-    if (side == Side::kTe || qkv_layout == QkvLayout::kKvPacked)
-      v.push_back(qkv_layout == QkvLayout::kKvPacked ? "kv_packed" : "qkv_packed");
-  } else if (t5x_fused) {
-    v.push_back(*t5x_fused ? "fused QKV" : "QKV not fused");
-  }
-  v.push_back(gated                                                        ? "gated MLP"
-              : (framework == Framework::kT5x && side == Side::kFramework) ? "single wi"
-                                                                           : "MLP not gated");
-  if (framework == Framework::kPax) v.push_back(biases ? "biases" : "no biases");
-  v.push_back(layer_norms ? "layer norms" : "no layer norms");
-  return v;
+  return model_profile_for(framework).variants(*this);
 }
 
 std::string DetectedModel::summary() const {
-  std::string stacks_text;
-  if (framework == Framework::kT5x) {
-    std::vector<std::string> parts;
-    for (const auto& s : stacks) parts.push_back(fmt::format("{} L={}", s.name, s.layers));
-    stacks_text = fmt::format("{}", fmt::join(parts, ", "));
-  } else {
-    stacks_text = fmt::format("L={}", layers.value);
-  }
+  const std::string stacks_text = model_profile_for(framework).depth_summary(*this);
   std::string dims = fmt::format("{} {} {} {}", dim_text("E", embed), dim_text("N", heads),
                                  dim_text("H", head_dim), dim_text("K", kv_heads));
   if (!heads.known() && joined_heads.known()) dims += fmt::format(" D={}", joined_heads.value);
@@ -185,22 +158,20 @@ DetectedModel detect_model(const Listing& listing) {
     fail("a single zarr array is not a model checkpoint: give the checkpoint folder");
   }
   ListingIndex names(listing);
-  if (listing.format == Format::kT5x || listing.format == Format::kT5xOrbax) {
-    m.framework = Framework::kT5x;
-  } else if (listing.format == Format::kOrbax) {
-    // A generic Orbax step says nothing about its producer; Pax names its tree mdl_vars.
-    m.framework = Framework::kT5x;
-    for (const auto& a : listing.arrays) {
-      if (a.name.rfind("mdl_vars.", 0) == 0) m.framework = Framework::kPax;
+  const ModelProfile* chosen = nullptr;
+  ListingClaim strongest = ListingClaim::kNone;
+  for (const ModelProfile* p : all_model_profiles()) {
+    ListingClaim c = p->claim(listing);
+    if (c > strongest) {
+      chosen = p;
+      strongest = c;
     }
-  } else {
-    m.framework = Framework::kPax;
   }
-  if (m.framework == Framework::kPax) {
-    detect_pax_model(names, m);
-  } else {
-    detect_t5x_model(names, m);
+  if (!chosen) {
+    fail("no framework te-ckpt knows claims this {} checkpoint", checkpoint::format_name(m.format));
   }
+  m.framework = chosen->framework();
+  chosen->detect(names, m);
   detect_optimizer(names, m);
   detect_fp8(names, m);
   return m;

@@ -124,7 +124,7 @@ struct DetectedModel {
   Evidence fp8_evidence;
   int64_t fp8_arrays = 0;
 
-  // One line: "pax TE layout, repeat L=8, E=512 N=? H=? D=384 F=1024, qkv_packed, ...".
+  // One line, e.g. "Pax TE layout, L=8, E=512 N=? H=? K=? D=384 F=1024, repeat, qkv_packed, ...".
   std::string summary() const;
   // The variant words of the summary: "combined QKV", "gated MLP", "no biases", ...
   std::vector<std::string> variants() const;

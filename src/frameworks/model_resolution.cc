@@ -2,9 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "frameworks/pax/pax_resolution.h"
 #include "frameworks/profiles.h"
-#include "frameworks/t5x/t5x_resolution.h"
 #include "util/error.h"
 
 namespace te::frameworks {
@@ -40,7 +38,7 @@ std::string fw_name(Framework f) {
 // Checks every given flag against the detected model (the flags-light way of describing it).
 void check_contradictions(const DetectedModel& m, const ModelFlags& f) {
   if (f.framework && *f.framework != m.framework) return;  // the planner names the format
-  const bool pax = m.framework == Framework::kPax;
+  const ModelProfile& profile = model_profile_for(m.framework);
   if (f.direction) {
     if (*f.direction == Direction::kFwToTe && m.side == Side::kTe) {
       fail(
@@ -56,15 +54,14 @@ void check_contradictions(const DetectedModel& m, const ModelFlags& f) {
     }
   }
   if (f.layers && *f.layers != m.layers.value) {
-    if (pax && m.pax_repeat) {
+    if (m.layers.axis >= 0) {  // L read from a stack axis
       fail("--num-of-layer={}, but {} is {}: {} layers; --num-of-layer={} would need {}", *f.layers,
            m.layers.evidence.array, shape_string(m.layers.evidence.shape), m.layers.value,
            *f.layers, would_need(m.layers, *f.layers));
     }
     for (const auto& s : m.stacks) {
       if (s.layers == *f.layers) continue;
-      std::string head =
-          pax ? "mdl_vars.params.lm.transformer.x_layers_" : "target." + s.name + ".layers_";
+      const std::string head = profile.layer_name_head(s);
       if (*f.layers > s.layers) {
         fail("--num-of-layer={}, but the checkpoint's {} has {} layers: no {}{}.* (the last is {})",
              *f.layers, s.name, s.layers, head, s.layers, s.evidence.array);
@@ -96,17 +93,13 @@ void check_contradictions(const DetectedModel& m, const ModelFlags& f) {
            d.value);
     }
   }
-  if (m.framework == Framework::kPax) {
-    check_pax_flags(m, f);
-  } else {
-    check_t5x_flags(m, f);
-  }
+  profile.check_flags(m, f);
 }
 
 // The options from the detected model, with the given flags where the listing leaves a choice.
 rules::ModelOptions from_detection(const DetectedModel& m, const ModelFlags& f) {
   rules::ModelOptions o = f.rest;
-  const bool pax = m.framework == Framework::kPax;
+  const ModelProfile& profile = model_profile_for(m.framework);
   o.framework = f.framework.value_or(m.framework);
   o.direction = m.side == Side::kFramework ? Direction::kFwToTe : Direction::kTeToFw;
   o.layers = m.layers.value;
@@ -131,8 +124,7 @@ rules::ModelOptions from_detection(const DetectedModel& m, const ModelFlags& f) 
     } else if (f.head_dim) {
       o.head_dim = *f.head_dim;
       o.heads = d.value / *f.head_dim;
-    } else if (!pax) {
-      // T5X keeps D = N*H joined on both sides: any split gives the same arrays.
+    } else if (profile.any_head_split_fits()) {
       o.heads = 1;
       o.head_dim = d.value;
     } else {
@@ -142,11 +134,7 @@ rules::ModelOptions from_detection(const DetectedModel& m, const ModelFlags& f) 
           d.evidence.array, shape_string(d.evidence.shape), d.value, d.value, 1, 1, d.value);
     }
   }
-  if (pax) {
-    pax_options_from_detection(m, f, o);
-  } else {
-    t5x_options_from_detection(m, f, o);
-  }
+  profile.options_from_detection(m, f, o);
   return o;
 }
 
@@ -165,9 +153,9 @@ rules::ModelOptions from_flags(const std::optional<DetectedModel>& m,
   o.head_dim = *f.head_dim;
   o.mlp_dim = *f.mlp_dim;
   o.embed_dim = f.embed_dim.value_or(0);
-  if (o.framework == Framework::kT5x && o.embed_dim == 0) {
-    if (!m || m->framework != Framework::kT5x || !m->embed.known())
-      fail("--embed-dim is required with --fw=t5x");
+  if (o.embed_dim == 0 && model_profile_for(o.framework).full_description_needs_embed_dim()) {
+    if (!m || m->framework != o.framework || !m->embed.known())
+      fail("--embed-dim is required with --fw={}", profile_for(o.framework).flag());
     o.embed_dim = m->embed.value;
   }
   o.gqa_groups = f.gqa_groups.value_or(0);
@@ -200,17 +188,12 @@ rules::ModelOptions resolve_model_options(const std::optional<DetectedModel>& de
 }
 
 std::string describe_as_flags(const rules::ModelOptions& o) {
-  const bool pax = o.framework == Framework::kPax;
   std::string s = fmt::format(
       "--fw={} --direction={} --num-of-layer={} --num-of-head={} --head-dim={} "
       "--mlp-intermediate-dim={} --embed-dim={}",
       profile_for(o.framework).flag(), o.direction == Direction::kFwToTe ? "fw2te" : "te2fw",
       o.layers, o.heads, o.head_dim, o.mlp_dim, o.embed_dim);
-  if (pax) {
-    append_pax_flags(o, s);
-  } else {
-    append_t5x_flags(o, s);
-  }
+  model_profile_for(o.framework).append_flags(o, s);
   if (o.skip_ln) s += " --skip-ln";
   return s;
 }

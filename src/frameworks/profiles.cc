@@ -2,8 +2,10 @@
 
 #include "frameworks/generic_container.h"
 #include "frameworks/pax/pax_container.h"
+#include "frameworks/pax/pax_model.h"
 #include "frameworks/pax/pax_profile.h"
 #include "frameworks/t5x/t5x_container.h"
+#include "frameworks/t5x/t5x_model.h"
 #include "frameworks/t5x/t5x_profile.h"
 
 namespace te::frameworks {
@@ -18,6 +20,20 @@ const plan::FrameworkProfile& profile_for(rules::Framework framework) {
       return t5x;
   }
   return pax;  // unreachable: every Framework is listed
+}
+
+const std::vector<const ModelProfile*>& all_model_profiles() {
+  static const PaxModelProfile pax;
+  static const T5xModelProfile t5x;
+  static const std::vector<const ModelProfile*> all = {&pax, &t5x};
+  return all;
+}
+
+const ModelProfile& model_profile_for(rules::Framework framework) {
+  for (const ModelProfile* p : all_model_profiles()) {
+    if (p->framework() == framework) return *p;
+  }
+  return *all_model_profiles().front();  // unreachable: every Framework has a model profile
 }
 
 const exec::ContainerProfile& container_profile_for(checkpoint::Format format) {
