@@ -51,13 +51,7 @@ std::string compare_array(const ArrayEntry& e, const ArrayEntry& a, const std::s
       boxes.push_back({Shape(shape.size(), 0), shape});
   } else {
     zarr::for_each_chunk_in_box(e.metadata, {Shape(shape.size(), 0), shape}, [&](const Shape& c) {
-      if (skip && skip->count(c)) return;
-      zarr::Box b{Shape(shape.size()), Shape(shape.size())};
-      for (size_t d = 0; d < shape.size(); ++d) {
-        b.start[d] = c[d] * e.metadata.chunks[d];
-        b.size[d] = std::min(e.metadata.chunks[d], shape[d] - b.start[d]);
-      }
-      boxes.push_back(b);
+      if (!skip || !skip->count(c)) boxes.push_back(zarr::chunk_box(e.metadata, c));
     });
   }
   for (const auto& box : boxes) {
@@ -73,11 +67,11 @@ std::string compare_array(const ArrayEntry& e, const ArrayEntry& a, const std::s
 
 std::string first_difference(const std::string& name, const zarr::Box& box,
                              std::span<const std::byte> want, std::span<const std::byte> got,
-                             size_t itemsize) {
+                             size_t itemsize, size_t first_element) {
   if (want.size() == got.size() && std::equal(want.begin(), want.end(), got.begin())) return "";
   size_t off = 0;
   while (off < want.size() && off < got.size() && want[off] == got[off]) ++off;
-  size_t element = off / itemsize;
+  size_t element = first_element + off / itemsize;
   Shape index(box.size.size());
   for (size_t d = box.size.size(); d-- > 0;) {
     index[d] = box.start[d] + static_cast<int64_t>(element % static_cast<size_t>(box.size[d]));

@@ -41,10 +41,10 @@ ComparisonReport compare_checkpoints(const checkpoint::Checkpoint& expected,
                                      const ComparedChunks& compared = {});
 
 // The first element where `got` differs from `want` (both the dense C-order bytes of `box` of
-// the array `name`), as a problem line "<name>: element [i,j] differs: 0x.., expected 0x..", or
-// "" when they are equal.
+// the array `name`, or of a run of it from its element `first_element` on), as a problem line
+// "<name>: element [i,j] differs: 0x.., expected 0x..", or "" when they are equal.
 std::string first_difference(const std::string& name, const zarr::Box& box,
                              std::span<const std::byte> want, std::span<const std::byte> got,
-                             size_t itemsize);
+                             size_t itemsize, size_t first_element = 0);
 
 }  // namespace te::exec

@@ -7,16 +7,6 @@
 namespace te::exec {
 namespace {
 
-// The chunk's box in the array, cut at the array's far edges.
-zarr::Box chunk_box(const zarr::ArrayMetadata& m, const Shape& chunk) {
-  zarr::Box box{Shape(chunk.size()), Shape(chunk.size())};
-  for (size_t d = 0; d < chunk.size(); ++d) {
-    box.start[d] = chunk[d] * m.chunks[d];
-    box.size[d] = std::min(m.chunks[d], m.shape[d] - box.start[d]);
-  }
-  return box;
-}
-
 // The index-th chunk of `grid` in C order.
 Shape chunk_at(const Shape& grid, uint64_t index) {
   Shape chunk(grid.size());
@@ -33,13 +23,13 @@ void copy_chunk(const plan::TransformJob& job, const JobArrays& arrays, kv::KvSt
   const zarr::ZarrArray& out = arrays.outputs[output];
   const plan::ChunkSource src = plan::source_chunk(job.rearrangement, output, chunk);
   const zarr::ZarrArray& in = arrays.inputs[src.input];
-  const zarr::Box box = chunk_box(out.metadata(), chunk);
+  const zarr::Box box = zarr::chunk_box(out.metadata(), chunk);
   const uint64_t elements_bytes =
       static_cast<uint64_t>(num_elements(box.size)) * out.metadata().dtype.itemsize;
   if (amax && output == 0) {
     // The same elements in the same order as the output chunk's box (identical layouts).
     Bytes data(static_cast<size_t>(elements_bytes));
-    in.read_region(chunk_box(in.metadata(), src.chunk), data);
+    in.read_region(zarr::chunk_box(in.metadata(), src.chunk), data);
     amax->observe(data, out.metadata().dtype, box.start.empty() ? 0 : box.start[0],
                   box.size.empty() ? 1 : box.size[0]);
   }

@@ -19,41 +19,21 @@ bool is_metadata_key(std::string_view key) {
 }
 
 // The grid position of the stored value `key` (relative to its array's prefix) of `m`: a chunk
-// (zarr v2, unsharded zarr3) or a shard. nullopt when `key` is no such key.
+// (zarr v2, unsharded zarr3) or a shard. nullopt when `key` is no such key: the position read
+// from its numbers must give back `key` under the array's own key encoding.
 std::optional<Shape> stored_value_position(const zarr::ArrayMetadata& m, const std::string& key) {
-  std::string_view rest = key;
-  char separator = m.dimension_separator;
-  const size_t rank = m.shape.size();
-  if (m.v3) {
-    const auto& encoding = m.v3->chunk_key_encoding;
-    separator = encoding.separator;
-    if (encoding.kind == zarr::v3::ChunkKeyEncoding::Kind::kDefault) {
-      if (rest.empty() || rest[0] != 'c') return std::nullopt;
-      rest.remove_prefix(1);
-      if (rank > 0) {
-        if (rest.empty() || rest[0] != separator) return std::nullopt;
-        rest.remove_prefix(1);
-      }
-    }
-  }
   Shape position;
-  if (rank == 0) {
-    const bool default_encoding =
-        m.v3 && m.v3->chunk_key_encoding.kind == zarr::v3::ChunkKeyEncoding::Kind::kDefault;
-    if (rest != (default_encoding ? "" : "0")) return std::nullopt;
-    return position;
+  for (size_t at = 0; m.shape.size() > position.size() && at <= key.size();) {
+    while (at < key.size() && (key[at] < '0' || key[at] > '9')) ++at;  // "c", separators
+    size_t end = at;
+    while (end < key.size() && key[end] >= '0' && key[end] <= '9') ++end;
+    if (end == at || end - at > 18) return std::nullopt;
+    position.push_back(std::stoll(key.substr(at, end - at)));
+    at = end;
   }
-  for (size_t d = 0; d < rank; ++d) {
-    const size_t end = d + 1 < rank ? rest.find(separator) : rest.size();
-    if (end == std::string_view::npos || end == 0 || end > 18) return std::nullopt;
-    int64_t value = 0;
-    for (char ch : rest.substr(0, end)) {
-      if (ch < '0' || ch > '9') return std::nullopt;
-      value = value * 10 + (ch - '0');
-    }
-    position.push_back(value);
-    rest.remove_prefix(std::min(rest.size(), end + 1));
-  }
+  const std::string canonical =
+      m.v3 ? m.v3->chunk_key_encoding.key(position) : m.chunk_key(position);
+  if (canonical != key) return std::nullopt;
   return position;
 }
 
@@ -100,7 +80,7 @@ class ComparingSink final : public kv::ValueSink {
     auto memory = std::make_shared<kv::MemoryStore>("the expected conversion");
     const uint64_t n = value_.size();
     memory->put(key_, std::move(value_));
-    store_.compare_value(key_, memory, key_);
+    store_.compare_value(key_, std::move(memory));
     return n;
   }
 
@@ -111,16 +91,6 @@ class ComparingSink final : public kv::ValueSink {
   Bytes value_;
 };
 
-// The box of executor chunk `c` of `m`, clipped to the array.
-zarr::Box chunk_box(const zarr::ArrayMetadata& m, const Shape& c) {
-  zarr::Box box{Shape(m.shape.size()), Shape(m.shape.size())};
-  for (size_t d = 0; d < m.shape.size(); ++d) {
-    box.start[d] = c[d] * m.chunks[d];
-    box.size[d] = std::min(m.chunks[d], m.shape[d] - box.start[d]);
-  }
-  return box;
-}
-
 // Compares executor chunk `c` of `expected` (its metadata is the comparison's) with the same box
 // of `actual` (same dtype and shape); returns the problem line or "", and adds the decoded bytes
 // compared to `bytes`. A whole chunk of two arrays with the same chunks is streamed slab by slab
@@ -128,7 +98,7 @@ zarr::Box chunk_box(const zarr::ArrayMetadata& m, const Shape& c) {
 std::string compare_chunk(const std::string& name, const zarr::ZarrArray& expected,
                           const zarr::ZarrArray& actual, const Shape& c, uint64_t& bytes) {
   const zarr::ArrayMetadata& m = expected.metadata();
-  const zarr::Box box = chunk_box(m, c);
+  const zarr::Box box = zarr::chunk_box(m, c);
   const size_t item = m.dtype.itemsize;
   size_t n = item;
   for (int64_t s : box.size) n *= static_cast<size_t>(s);
@@ -143,21 +113,9 @@ std::string compare_chunk(const std::string& name, const zarr::ZarrArray& expect
       const size_t len = std::min(want.size(), n - at);
       want_reader->read(std::span(want).first(len));
       got_reader->read(std::span(got).first(len));
-      if (std::equal(want.begin(), want.begin() + static_cast<ptrdiff_t>(len), got.begin()))
-        continue;
-      // The slab as a box of its own: rows of the chunk flattened from `at` on.
-      size_t i = 0;
-      while (want[i] == got[i]) ++i;
-      size_t element = (at + i) / item;
-      Shape index(box.size.size());
-      for (size_t d = box.size.size(); d-- > 0;) {
-        index[d] = box.start[d] + static_cast<int64_t>(element % static_cast<size_t>(box.size[d]));
-        element /= static_cast<size_t>(box.size[d]);
-      }
-      const size_t first = (i / item) * item;
-      return first_difference(name, zarr::Box{index, Shape(index.size(), 1)},
-                              std::span(want).subspan(first, item),
-                              std::span(got).subspan(first, item), item);
+      std::string problem = first_difference(name, box, std::span(want).first(len),
+                                             std::span(got).first(len), item, at / item);
+      if (!problem.empty()) return problem;
     }
     want_reader->finish();
     got_reader->finish();
@@ -219,7 +177,7 @@ uint64_t ComparingStore::copy_from(const KvStore& src, std::string_view src_key,
   }
   // The source store outlives the call; the view does not escape it.
   auto view = std::make_shared<OneValueStore>(src, std::string(src_key), std::string(dst_key));
-  compare_value(std::string(dst_key), view, std::string(dst_key));
+  compare_value(std::string(dst_key), std::move(view));
   return src.size(src_key).value_or(0);
 }
 
@@ -243,8 +201,7 @@ std::optional<ComparingStore::Target> ComparingStore::target_of(const std::strin
 }
 
 void ComparingStore::compare_value(const std::string& key,
-                                   std::shared_ptr<const kv::KvStore> value_store,
-                                   const std::string& value_key) {
+                                   std::shared_ptr<const kv::KvStore> value) {
   const auto target = target_of(key);
   if (!target) fail("internal error: the expected conversion wrote {}, of no array", key);
   const zarr::ArrayMetadata& m = target->metadata;
@@ -263,8 +220,7 @@ void ComparingStore::compare_value(const std::string& key,
     std::lock_guard lock(mutex_);
     if (compared_.problems.count(target->name)) return;
   }
-  const zarr::ZarrArray expected = zarr::ZarrArray::open_with_metadata(
-      std::make_shared<OneValueStore>(*value_store, value_key, key), prefix, m);
+  const zarr::ZarrArray expected = zarr::ZarrArray::open_with_metadata(std::move(value), prefix, m);
   const zarr::ZarrArray actual = it->second->open();
   // The executor chunks of the stored value (one, or the inner chunks of a shard).
   const Shape& cell = m.v3 ? m.v3->chunk_shape : m.chunks;

@@ -48,10 +48,9 @@ class ComparingStore final : public kv::KvStore {
   // What was compared so far (call once the executor has returned).
   ComparedChunks results() const;
 
-  // Compares the chunk value `key` held by `value_store` under `value_key` (internal: the sinks
-  // of write() call it when they close).
-  void compare_value(const std::string& key, std::shared_ptr<const kv::KvStore> value_store,
-                     const std::string& value_key);
+  // Compares the chunk value `key`, which `value` holds under that key (internal: the sinks of
+  // write() call it when they close).
+  void compare_value(const std::string& key, std::shared_ptr<const kv::KvStore> value);
 
  private:
   struct Target {

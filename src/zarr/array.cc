@@ -124,6 +124,15 @@ class V3ChunkWriter : public ChunkWriter {
 
 }  // namespace
 
+Box chunk_box(const ArrayMetadata& m, const Shape& chunk_index) {
+  Box box{Shape(chunk_index.size()), Shape(chunk_index.size())};
+  for (size_t d = 0; d < chunk_index.size(); ++d) {
+    box.start[d] = chunk_index[d] * m.chunks[d];
+    box.size[d] = std::min(m.chunks[d], m.shape[d] - box.start[d]);
+  }
+  return box;
+}
+
 void for_each_chunk_in_box(const ArrayMetadata& m, const Box& box,
                            const std::function<void(const Shape&)>& visit) {
   size_t rank = m.shape.size();

@@ -103,6 +103,9 @@ class ZarrArray {
   ArrayMetadata metadata_;
 };
 
+// The box of chunk `chunk_index` in the array, cut at the array's far edges.
+Box chunk_box(const ArrayMetadata& metadata, const Shape& chunk_index);
+
 // Calls `visit` with the index of every chunk overlapping `box`, in C order.
 void for_each_chunk_in_box(const ArrayMetadata& metadata, const Box& box,
                            const std::function<void(const Shape& chunk_index)>& visit);
